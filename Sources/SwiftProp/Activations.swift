@@ -1,0 +1,105 @@
+/// Element-wise activations f (softmax: row-wise), each a forward/backward pair on explicit buffers.
+/// The raw values are the codes of the C ABI and of `swiftprop.Network`.
+public enum Activation: Int32, Sendable, CaseIterable {
+    case identity = 0, sigmoid, tanh, relu, leakyRelu, elu, softplus, gelu, softmax
+}
+
+@usableFromInline let leakySlope = 0.01
+@usableFromInline let geluC = 0.7978845608028654  // sqrt(2/pi)
+@usableFromInline let geluA = 0.044715
+
+/// Overflow-free logistic function for both signs of x.
+@inline(__always) func sigmoid<T: Scalar>(_ x: T) -> T {
+    if x >= 0 { return 1 / (1 + T.exp(-x)) }
+    let e = T.exp(x)
+    return e / (1 + e)
+}
+
+/// log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+@inline(__always) func softplus<T: Scalar>(_ x: T) -> T {
+    max(x, 0) + T.log1p(T.exp(-abs(x)))
+}
+
+// S_in and S_out are (rows, n): S_out = f(S_in)
+func activationForward<T: Scalar>(
+    _ sOut: UnsafeMutablePointer<T>, _ sIn: UnsafePointer<T>, rows: Int, n: Int, _ f: Activation
+) {
+    let count = rows * n
+    switch f {
+    case .identity:
+        if UnsafePointer(sOut) != sIn { sOut.update(from: sIn, count: count) }
+    case .sigmoid:
+        for j in 0..<count { sOut[j] = sigmoid(sIn[j]) }
+    case .tanh:
+        for j in 0..<count { sOut[j] = T.tanh(sIn[j]) }
+    case .relu:
+        for j in 0..<count { sOut[j] = max(sIn[j], 0) }
+    case .leakyRelu:
+        let a = T(leakySlope)
+        for j in 0..<count { let x = sIn[j]; sOut[j] = x > 0 ? x : a * x }
+    case .elu:
+        for j in 0..<count { let x = sIn[j]; sOut[j] = x > 0 ? x : T.expm1(x) }
+    case .softplus:
+        for j in 0..<count { sOut[j] = softplus(sIn[j]) }
+    case .gelu:
+        let c = T(geluC), a = T(geluA)
+        for j in 0..<count {
+            let x = sIn[j]
+            let u: T = c * (x + a * x * x * x)
+            sOut[j] = x * (1 + T.tanh(u)) / 2
+        }
+    case .softmax:
+        for r in 0..<rows {
+            let z = sIn + r * n, y = sOut + r * n
+            var m = z[0]
+            for k in 1..<n { m = max(m, z[k]) }
+            var s: T = 0
+            for k in 0..<n { let e = T.exp(z[k] - m); y[k] = e; s += e }
+            let inv = 1 / s
+            for k in 0..<n { y[k] *= inv }
+        }
+    }
+}
+
+// dS_in, dS_out, S_in and S_out are (rows, n): dS_in = dS_out ⊙ f'(S_in) (softmax: Jᵀ dS_out per row).
+// dS_in may be dS_out (in place): the Hadamard half of equation (1).
+func activationBackward<T: Scalar>(
+    _ dSIn: UnsafeMutablePointer<T>, _ dSOut: UnsafePointer<T>,
+    _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, rows: Int, n: Int, _ f: Activation
+) {
+    let count = rows * n
+    switch f {
+    case .identity:
+        if UnsafePointer(dSIn) != dSOut { dSIn.update(from: dSOut, count: count) }
+    case .sigmoid:
+        for j in 0..<count { let y = sOut[j]; dSIn[j] = dSOut[j] * y * (1 - y) }
+    case .tanh:
+        for j in 0..<count { let y = sOut[j]; dSIn[j] = dSOut[j] * (1 - y * y) }
+    case .relu:
+        for j in 0..<count { dSIn[j] = sIn[j] > 0 ? dSOut[j] : 0 }
+    case .leakyRelu:
+        let a = T(leakySlope)
+        for j in 0..<count { dSIn[j] = sIn[j] > 0 ? dSOut[j] : a * dSOut[j] }
+    case .elu:
+        for j in 0..<count { dSIn[j] = sIn[j] > 0 ? dSOut[j] : dSOut[j] * (sOut[j] + 1) }
+    case .softplus:
+        for j in 0..<count { dSIn[j] = dSOut[j] * sigmoid(sIn[j]) }
+    case .gelu:
+        let c = T(geluC), a = T(geluA)
+        for j in 0..<count {
+            let x = sIn[j]
+            let x2: T = x * x
+            let t: T = T.tanh(c * (x + a * x2 * x))
+            let du: T = c * (1 + 3 * a * x2)           // d/dx of the tanh argument
+            let d: T = (1 + t) / 2 + x * (1 - t * t) * du / 2
+            dSIn[j] = dSOut[j] * d
+        }
+    case .softmax:
+        for r in 0..<rows {
+            let g = dSOut + r * n, y = sOut + r * n, d = dSIn + r * n
+            var dot: T = 0
+            for k in 0..<n { dot += g[k] * y[k] }
+            for k in 0..<n { d[k] = y[k] * (g[k] - dot) }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import _CBLAS
+import Glibc
+
+extension Double: Scalar {
+    @inlinable @inline(__always) public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
+    @inlinable @inline(__always) public static func expm1(_ x: Double) -> Double { Glibc.expm1(x) }
+    @inlinable @inline(__always) public static func log(_ x: Double) -> Double { Glibc.log(x) }
+    @inlinable @inline(__always) public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
+    @inlinable @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
+    @inlinable @inline(__always) public static func sqrt(_ x: Double) -> Double { x.squareRoot() }
+
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        scipy_cblas_dgemm(
+            SPCblasRowMajor, transA ? SPCblasTrans : SPCblasNoTrans, transB ? SPCblasTrans : SPCblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

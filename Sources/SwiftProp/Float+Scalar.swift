@@ -1,0 +1,22 @@
+import _CBLAS
+import Glibc
+
+extension Float: Scalar {
+    @inlinable @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
+    @inlinable @inline(__always) public static func expm1(_ x: Float) -> Float { expm1f(x) }
+    @inlinable @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
+    @inlinable @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
+    @inlinable @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
+    @inlinable @inline(__always) public static func sqrt(_ x: Float) -> Float { x.squareRoot() }
+
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        scipy_cblas_sgemm(
+            SPCblasRowMajor, transA ? SPCblasTrans : SPCblasNoTrans, transB ? SPCblasTrans : SPCblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,95 @@
+/// Losses: cost = mean over the batch of the per-sample cost. Each is a forward/backward pair; the
+/// backward gives the last layer's dcost/dS_in directly, in the simplified form ŷ − y where the
+/// output activation matches the loss (softmax + cross-entropy, sigmoid + binary cross-entropy).
+public enum Loss: Int32, Sendable, CaseIterable {
+    case mse = 0, crossEntropy, binaryCrossEntropy
+
+    /// The output activations this loss is defined with.
+    public func accepts(_ f: Activation) -> Bool {
+        switch self {
+        case .mse: return true
+        case .crossEntropy: return f == .softmax
+        case .binaryCrossEntropy: return f == .sigmoid
+        }
+    }
+}
+
+/// What the last layer is compared with: dense rows (batch, n), or class labels (batch) standing for
+/// one-hot rows (cross-entropy only).
+public enum Target<T: Scalar> {
+    case dense(UnsafePointer<T>)
+    case labels(UnsafePointer<Int64>)
+
+    /// The same target, `rows` samples further on.
+    func advanced(by rows: Int, n: Int) -> Target<T> {
+        switch self {
+        case .dense(let y): return .dense(y + rows * n)
+        case .labels(let l): return .labels(l + rows)
+        }
+    }
+
+    @inline(__always) func value(_ r: Int, _ k: Int, n: Int) -> T {
+        switch self {
+        case .dense(let y): return y[r * n + k]
+        case .labels(let l): return l[r] == Int64(k) ? 1 : 0
+        }
+    }
+}
+
+// S_in and S_out are (rows, n), the last layer's; returns the SUM over these rows of the per-sample cost.
+func lossForward<T: Scalar>(
+    _ loss: Loss, _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, _ y: Target<T>, rows: Int, n: Int
+) -> Double {
+    var total = 0.0
+    switch loss {
+    case .mse:
+        for r in 0..<rows {
+            var s: T = 0
+            for k in 0..<n { let e = sOut[r * n + k] - y.value(r, k, n: n); s += e * e }
+            total += Double(s) / 2
+        }
+    case .crossEntropy:
+        // −Σ y_k log ŷ_k with log ŷ_k = z_k − logsumexp(z): never log(0).
+        for r in 0..<rows {
+            let z = sIn + r * n
+            var m = z[0]
+            for k in 1..<n { m = max(m, z[k]) }
+            var s: T = 0
+            for k in 0..<n { s += T.exp(z[k] - m) }
+            let lse = m + T.log(s)
+            switch y {
+            case .labels(let l):
+                total += Double(lse - z[Int(l[r])])
+            case .dense(let p):
+                var c: T = 0
+                for k in 0..<n { let t = p[r * n + k]; if t != 0 { c += t * (lse - z[k]) } }
+                total += Double(c)
+            }
+        }
+    case .binaryCrossEntropy:
+        // −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y z
+        for r in 0..<rows {
+            var s: T = 0
+            for k in 0..<n { let z = sIn[r * n + k]; s += softplus(z) - y.value(r, k, n: n) * z }
+            total += Double(s)
+        }
+    }
+    return total
+}
+
+// delta, S_in and S_out are (rows, n), the last layer's: delta = dcost/dS_in for a cost that is the
+// mean over `batch` samples (so each row carries 1/batch).
+func lossBackward<T: Scalar>(
+    _ delta: UnsafeMutablePointer<T>, _ loss: Loss, _ f: Activation,
+    _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, _ y: Target<T>, rows: Int, n: Int, batch: Int
+) {
+    let scale = 1 / T(batch)
+    // dcost/dS_out for MSE, and ŷ − y for the matching pairs: one formula, (ŷ − y)/batch.
+    for r in 0..<rows {
+        for k in 0..<n { delta[r * n + k] = (sOut[r * n + k] - y.value(r, k, n: n)) * scale }
+    }
+    if loss == .mse {
+        // dcost/dS_in = dcost/dS_out ⊙ f'(S_in) (softmax: its Jacobianᵀ)
+        activationBackward(delta, delta, sIn, sOut, rows: rows, n: n, f)
+    }
+}

@@ -1,0 +1,179 @@
+/// Where each layer's W^i and B^i live in the one flat parameter buffer; the gradient buffer has the
+/// same layout. Layer i: W^i (sizes[i+1], sizes[i]) row-major at weightOffsets[i], then B^i at biasOffsets[i].
+public struct ParameterLayout: Sendable {
+    public let weightOffsets: [Int]
+    public let biasOffsets: [Int]
+    public let count: Int
+
+    /// nil when a size is < 1 or the total overflows Int.
+    public init?(sizes: [Int]) {
+        guard sizes.count >= 2, sizes.allSatisfy({ $0 >= 1 }) else { return nil }
+        var w: [Int] = [], b: [Int] = [], offset = 0
+        for i in 0..<(sizes.count - 1) {
+            let (nW, o1) = sizes[i + 1].multipliedReportingOverflow(by: sizes[i])
+            let (afterW, o2) = offset.addingReportingOverflow(nW)
+            let (afterB, o3) = afterW.addingReportingOverflow(sizes[i + 1])
+            guard !o1, !o2, !o3 else { return nil }
+            w.append(offset); b.append(afterW); offset = afterB
+        }
+        weightOffsets = w; biasOffsets = b; count = offset
+    }
+}
+
+/// Per-layer S_in, S_out and δ for a block of rows, allocated once per row capacity.
+final class Workspace<T: Scalar> {
+    let rows: Int
+    let buffer: Buffer<T>
+    private let offsets: [Int]  // layer i: S_in at offsets[i], S_out, then δ, each rows × n_i
+    private let widths: [Int]
+
+    init?(rows: Int, widths: [Int]) {
+        var offsets: [Int] = [], total = 0
+        for n in widths {
+            let (block, o1) = rows.multipliedReportingOverflow(by: n)
+            let (three, o2) = block.multipliedReportingOverflow(by: 3)
+            let (next, o3) = total.addingReportingOverflow(three)
+            guard !o1, !o2, !o3 else { return nil }
+            offsets.append(total); total = next
+        }
+        guard let buffer = Buffer<T>(count: total) else { return nil }
+        self.rows = rows; self.buffer = buffer; self.offsets = offsets; self.widths = widths
+    }
+
+    @inline(__always) func sIn(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] }
+    @inline(__always) func sOut(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + rows * widths[i] }
+    @inline(__always) func delta(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + 2 * rows * widths[i] }
+}
+
+/// An n-layer feedforward network: S_in^i = W^i S_out^(i-1) + B^i, S_out^i = f^i(S_in^i).
+/// On a batch (samples as rows) S_in^i = S_out^(i-1) · W^iᵀ + B^iᵀ. Not thread-safe: callers serialise.
+public final class Network<T: Scalar> {
+    public let sizes: [Int]
+    public let activations: [Activation]
+    public let loss: Loss
+    public let layout: ParameterLayout
+    let paramBuffer: Buffer<T>
+    let gradBuffer: Buffer<T>
+    var workspace: Workspace<T>?
+
+    /// Rows per block when a call streams through a large batch: bounds the workspace to about
+    /// `workspaceBudget` scalars while keeping GEMMs large.
+    static var workspaceBudget: Int { 1 << 22 }
+    public var rowsPerBlock: Int { max(64, Self.workspaceBudget / max(1, 3 * sizes.dropFirst().reduce(0, +))) }
+
+    public var layerCount: Int { sizes.count - 1 }
+    public var params: UnsafeMutablePointer<T> { paramBuffer.base }
+    public var grads: UnsafeMutablePointer<T> { gradBuffer.base }
+
+    /// nil for an invalid architecture (sizes < 1, softmax before the last layer, a loss whose output
+    /// activation does not match) or when the buffers cannot be allocated.
+    public static func make(sizes: [Int], activations: [Activation], loss: Loss) -> Network<T>? {
+        guard let layout = ParameterLayout(sizes: sizes), activations.count == sizes.count - 1,
+              !activations.dropLast().contains(.softmax), loss.accepts(activations.last!),
+              let p = Buffer<T>(count: layout.count), let g = Buffer<T>(count: layout.count)
+        else { return nil }
+        return Network(sizes: sizes, activations: activations, loss: loss, layout: layout, params: p, grads: g)
+    }
+
+    init(sizes: [Int], activations: [Activation], loss: Loss, layout: ParameterLayout, params: Buffer<T>, grads: Buffer<T>) {
+        self.sizes = sizes; self.activations = activations; self.loss = loss
+        self.layout = layout; paramBuffer = params; gradBuffer = grads
+    }
+
+    @inline(__always) func w(_ i: Int) -> UnsafeMutablePointer<T> { params + layout.weightOffsets[i] }
+    @inline(__always) func b(_ i: Int) -> UnsafeMutablePointer<T> { params + layout.biasOffsets[i] }
+    @inline(__always) func dW(_ i: Int) -> UnsafeMutablePointer<T> { grads + layout.weightOffsets[i] }
+    @inline(__always) func dB(_ i: Int) -> UnsafeMutablePointer<T> { grads + layout.biasOffsets[i] }
+
+    /// The workspace for blocks of `rows`, reusing the current one when it is large enough.
+    func workspace(rows: Int) -> Workspace<T>? {
+        if let ws = workspace, ws.rows >= rows { return ws }
+        workspace = nil  // free the old one before allocating its successor
+        workspace = Workspace<T>(rows: rows, widths: Array(sizes.dropFirst()))
+        return workspace
+    }
+
+    // x is (rows, n_0); fills S_in^i and S_out^i of every layer, the last S_out into `out` if given.
+    func forwardBlock(_ ws: Workspace<T>, _ x: UnsafePointer<T>, rows: Int, out: UnsafeMutablePointer<T>? = nil) {
+        for i in 0..<layerCount {
+            let prev = i == 0 ? x : UnsafePointer(ws.sOut(i - 1))
+            linearForward(ws.sIn(i), prev, w(i), b(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
+            let dst = (i == layerCount - 1 ? out : nil) ?? ws.sOut(i)
+            activationForward(dst, ws.sIn(i), rows: rows, n: sizes[i + 1], activations[i])
+        }
+    }
+
+    /// Forward pass. x is (batch, n_0), out is (batch, n_L). false if the workspace cannot be allocated.
+    public func forward(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, batch: Int) -> Bool {
+        let block = min(batch, rowsPerBlock)
+        guard let ws = workspace(rows: block) else { return false }
+        let n0 = sizes[0], nL = sizes[layerCount]
+        for start in stride(from: 0, to: batch, by: block) {
+            forwardBlock(ws, x + start * n0, rows: min(block, batch - start), out: out + start * nL)
+        }
+        return true
+    }
+
+    /// Mean cost over the batch without touching the gradients. nil if the workspace cannot be allocated.
+    public func cost(_ x: UnsafePointer<T>, _ y: Target<T>, batch: Int) -> Double? {
+        let block = min(batch, rowsPerBlock)
+        guard let ws = workspace(rows: block) else { return nil }
+        let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
+        var total = 0.0
+        for start in stride(from: 0, to: batch, by: block) {
+            let rows = min(block, batch - start)
+            forwardBlock(ws, x + start * n0, rows: rows)
+            total += lossForward(loss, ws.sIn(last), ws.sOut(last), y.advanced(by: start, n: nL), rows: rows, n: nL)
+        }
+        return total / Double(batch)
+    }
+
+    /// Forward and backward pass: fills the gradient buffer with dcost/dW^i, dcost/dB^i of the mean
+    /// cost over the batch and returns that cost. `wholeBatch` keeps every row's S_in, S_out and δ in
+    /// the workspace (for tracing) instead of streaming blocks. nil if the workspace cannot be allocated,
+    /// in which case nothing was written.
+    public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, batch: Int, wholeBatch: Bool = false) -> Double? {
+        let block = wholeBatch ? batch : min(batch, rowsPerBlock)
+        guard let ws = workspace(rows: block) else { return nil }
+        let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
+        var total = 0.0
+        for start in stride(from: 0, to: batch, by: block) {
+            let rows = min(block, batch - start), xs = x + start * n0, ys = y.advanced(by: start, n: nL)
+            forwardBlock(ws, xs, rows: rows)
+            total += lossForward(loss, ws.sIn(last), ws.sOut(last), ys, rows: rows, n: nL)
+            // dcost/dS_in^n, per loss
+            lossBackward(ws.delta(last), loss, activations[last], ws.sIn(last), ws.sOut(last), ys,
+                         rows: rows, n: nL, batch: batch)
+            for i in stride(from: last, through: 0, by: -1) {
+                let prev = i == 0 ? xs : UnsafePointer(ws.sOut(i - 1))
+                // (2), (3), and δ W^(i+1) of (1) for the layer below
+                linearBackward(dx: i == 0 ? nil : ws.delta(i - 1), dW: dW(i), dB: dB(i),
+                               delta: ws.delta(i), x: prev, w: w(i),
+                               rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: start > 0)
+                if i > 0 {
+                    // (1) δ^(i-1) = (W^i)ᵀ δ^i ⊙ f'(S_in^(i-1))
+                    activationBackward(ws.delta(i - 1), ws.delta(i - 1), ws.sIn(i - 1), ws.sOut(i - 1),
+                                       rows: rows, n: sizes[i], activations[i - 1])
+                }
+            }
+        }
+        return total / Double(batch)
+    }
+
+    public enum Quantity: Int32, Sendable { case sIn = 0, sOut, delta }
+
+    /// Layer i's S_in, S_out or δ from the last call, as rows × n_(i+1) starting at row 0 of the workspace.
+    public func workspaceValues(_ q: Quantity, layer i: Int) -> UnsafePointer<T>? {
+        guard let ws = workspace, i >= 0, i < layerCount else { return nil }
+        switch q {
+        case .sIn: return UnsafePointer(ws.sIn(i))
+        case .sOut: return UnsafePointer(ws.sOut(i))
+        case .delta: return UnsafePointer(ws.delta(i))
+        }
+    }
+}
+
+extension Network {
+    /// Rows held by the current workspace (nil before the first call).
+    public var workspaceRows: Int? { workspace?.rows }
+}

@@ -1,0 +1,18 @@
+/// The one protocol the core is generic over: a floating-point type with the elementary
+/// functions and the BLAS matrix product the layers need. `Float+Scalar.swift` and
+/// `Double+Scalar.swift` hold the two conformances (and so the sgemm/dgemm calls).
+public protocol Scalar: BinaryFloatingPoint, Sendable {
+    static func exp(_ x: Self) -> Self
+    static func expm1(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func log1p(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func sqrt(_ x: Self) -> Self
+
+    /// Row-major C = alpha · op(A) · op(B) + beta · C, with op(A) (m, k), op(B) (k, n), C (m, n).
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}

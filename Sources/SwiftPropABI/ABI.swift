@@ -1,0 +1,225 @@
+// The C ABI (declared in swiftprop.h): @_cdecl functions that check sizes, call the core and return
+// a status. Each pair of _f32/_f64 functions shares one generic body below.
+import _CBLAS
+import SwiftProp
+
+enum Status: Int32 {
+    case ok = 0, size, argument, label, memory, architecture, target
+}
+
+private let blasMax = Int(Int32.max)
+
+private func network<T>(_ handle: UnsafeMutableRawPointer) -> Network<T> {
+    Unmanaged<Network<T>>.fromOpaque(handle).takeUnretainedValue()
+}
+
+/// True if rows × n elements fit in memory arithmetic and every dimension fits a BLAS int.
+private func fits(_ rows: Int, _ n: Int) -> Bool {
+    rows >= 1 && n >= 1 && rows <= blasMax && n <= blasMax && !rows.multipliedReportingOverflow(by: n).overflow
+}
+
+private func create<T: Scalar>(
+    _ type: T.Type, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ sizes: UnsafePointer<Int>?,
+    _ nSizes: Int, _ activations: UnsafePointer<Int32>?, _ loss: Int32
+) -> Int32 {
+    guard let out, let sizes, let activations, nSizes >= 2 else { return Status.argument.rawValue }
+    let dims = Array(UnsafeBufferPointer(start: sizes, count: nSizes))
+    guard dims.allSatisfy({ $0 >= 1 && $0 <= blasMax }) else { return Status.size.rawValue }
+    var fs: [Activation] = []
+    for code in UnsafeBufferPointer(start: activations, count: nSizes - 1) {
+        guard let f = Activation(rawValue: code) else { return Status.argument.rawValue }
+        fs.append(f)
+    }
+    guard let cost = Loss(rawValue: loss) else { return Status.argument.rawValue }
+    guard !fs.dropLast().contains(.softmax), cost.accepts(fs.last!) else { return Status.architecture.rawValue }
+    guard ParameterLayout(sizes: dims) != nil else { return Status.size.rawValue }
+    guard let net = Network<T>.make(sizes: dims, activations: fs, loss: cost) else { return Status.memory.rawValue }
+    out.pointee = Unmanaged.passRetained(net).toOpaque()
+    return Status.ok.rawValue
+}
+
+private func destroy<T: Scalar>(_ type: T.Type, _ handle: UnsafeMutableRawPointer?) {
+    if let handle { Unmanaged<Network<T>>.fromOpaque(handle).release() }
+}
+
+private func buffer<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?, grads: Bool) -> UnsafeMutablePointer<T>? {
+    guard let handle else { return nil }
+    let net: Network<T> = network(handle)
+    count?.pointee = net.layout.count
+    return grads ? net.grads : net.params
+}
+
+private func offsets<T: Scalar>(_ type: T.Type, _ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 {
+    guard let handle, let out else { return Status.argument.rawValue }
+    let net: Network<T> = network(handle)
+    guard n == 2 * net.layerCount else { return Status.size.rawValue }
+    for i in 0..<net.layerCount {
+        out[2 * i] = net.layout.weightOffsets[i]
+        out[2 * i + 1] = net.layout.biasOffsets[i]
+    }
+    return Status.ok.rawValue
+}
+
+/// Status of the shapes x (batch, nIn) and out/y (batch, nOut) against the network.
+private func checkShapes<T: Scalar>(_ net: Network<T>, batch: Int, nIn: Int, nOut: Int) -> Status {
+    guard nIn == net.sizes.first!, nOut == net.sizes.last!, fits(batch, nIn), fits(batch, nOut),
+          net.sizes.allSatisfy({ fits(batch, $0) })
+    else { return .size }
+    return .ok
+}
+
+private func forward<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<T>?, _ x: UnsafePointer<T>?,
+                                _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
+    guard let handle, let out, let x else { return Status.argument.rawValue }
+    let net: Network<T> = network(handle)
+    let status = checkShapes(net, batch: batch, nIn: nIn, nOut: nOut)
+    guard status == .ok else { return status.rawValue }
+    return (net.forward(out, x, batch: batch) ? Status.ok : Status.memory).rawValue
+}
+
+/// Validates a target before anything is written: labels only for cross-entropy, each in range.
+private func target<T: Scalar>(_ net: Network<T>, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?, batch: Int) -> (Target<T>?, Status) {
+    if let dense { return (.dense(dense), .ok) }
+    guard let labels else { return (nil, .argument) }
+    guard net.loss == .crossEntropy else { return (nil, .target) }
+    let classes = Int64(net.sizes.last!)
+    for r in 0..<batch where labels[r] < 0 || labels[r] >= classes { return (nil, .label) }
+    return (.labels(labels), .ok)
+}
+
+private func backward<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?,
+                                 _ x: UnsafePointer<T>?, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?,
+                                 _ batch: Int, _ nIn: Int, _ nOut: Int, grads: Bool, wholeBatch: Bool) -> Int32 {
+    guard let handle, let cost, let x else { return Status.argument.rawValue }
+    let net: Network<T> = network(handle)
+    let shapes = checkShapes(net, batch: batch, nIn: nIn, nOut: nOut)
+    guard shapes == .ok else { return shapes.rawValue }
+    let (y, status) = target(net, dense: dense, labels: labels, batch: batch)
+    guard let y else { return status.rawValue }
+    let value = grads ? net.backward(x, y, batch: batch, wholeBatch: wholeBatch) : net.cost(x, y, batch: batch)
+    guard let value else { return Status.memory.rawValue }
+    cost.pointee = value
+    return Status.ok.rawValue
+}
+
+private func workspaceCopy<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<T>?, _ quantity: Int32,
+                                      _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
+    guard let handle, let out, let q = Network<T>.Quantity(rawValue: quantity) else { return Status.argument.rawValue }
+    let net: Network<T> = network(handle)
+    guard layer >= 0, layer < net.layerCount else { return Status.argument.rawValue }
+    guard n == net.sizes[layer + 1], rows >= 1, let ws = net.workspaceRows, rows <= ws,
+          let src = net.workspaceValues(q, layer: layer)
+    else { return Status.size.rawValue }
+    out.update(from: src, count: rows * n)
+    return Status.ok.rawValue
+}
+
+private func allFinite<T: Scalar>(_ x: UnsafePointer<T>?, _ count: Int) -> Int32 {
+    guard let x, count >= 0 else { return 0 }
+    var bad = false
+    for j in 0..<count where !x[j].isFinite { bad = true; break }
+    return bad ? 0 : 1
+}
+
+// MARK: - Float
+
+@_cdecl("sp_network_create_f32")
+public func sp_network_create_f32(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ sizes: UnsafePointer<Int>?, _ nSizes: Int, _ activations: UnsafePointer<Int32>?, _ loss: Int32) -> Int32 {
+    create(Float.self, out, sizes, nSizes, activations, loss)
+}
+@_cdecl("sp_network_destroy_f32")
+public func sp_network_destroy_f32(_ net: UnsafeMutableRawPointer?) { destroy(Float.self, net) }
+@_cdecl("sp_network_params_f32")
+public func sp_network_params_f32(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Float>? { buffer(net, count, grads: false) }
+@_cdecl("sp_network_grads_f32")
+public func sp_network_grads_f32(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Float>? { buffer(net, count, grads: true) }
+@_cdecl("sp_network_offsets_f32")
+public func sp_network_offsets_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 { offsets(Float.self, net, out, n) }
+@_cdecl("sp_forward_f32")
+public func sp_forward_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
+    forward(net, out, x, batch, nIn, nOut)
+}
+@_cdecl("sp_backward_f32")
+public func sp_backward_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ batch: Int, _ nIn: Int, _ nOut: Int, _ whole: Int32) -> Int32 {
+    guard y != nil else { return Status.argument.rawValue }
+    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
+}
+@_cdecl("sp_backward_labels_f32")
+public func sp_backward_labels_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int, _ whole: Int32) -> Int32 {
+    guard let net else { return Status.argument.rawValue }
+    let nOut = (network(net) as Network<Float>).sizes.last!
+    return backward(net, cost, x, dense: nil as UnsafePointer<Float>?, labels: labels, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
+}
+@_cdecl("sp_cost_f32")
+public func sp_cost_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
+    guard y != nil else { return Status.argument.rawValue }
+    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: false, wholeBatch: false)
+}
+@_cdecl("sp_cost_labels_f32")
+public func sp_cost_labels_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int) -> Int32 {
+    guard let net else { return Status.argument.rawValue }
+    let nOut = (network(net) as Network<Float>).sizes.last!
+    return backward(net, cost, x, dense: nil as UnsafePointer<Float>?, labels: labels, batch, nIn, nOut, grads: false, wholeBatch: false)
+}
+@_cdecl("sp_workspace_copy_f32")
+public func sp_workspace_copy_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Float>?, _ quantity: Int32, _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
+    workspaceCopy(net, out, quantity, layer, rows, n)
+}
+@_cdecl("sp_all_finite_f32")
+public func sp_all_finite_f32(_ x: UnsafePointer<Float>?, _ count: Int) -> Int32 { allFinite(x, count) }
+
+// MARK: - Double
+
+@_cdecl("sp_network_create_f64")
+public func sp_network_create_f64(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ sizes: UnsafePointer<Int>?, _ nSizes: Int, _ activations: UnsafePointer<Int32>?, _ loss: Int32) -> Int32 {
+    create(Double.self, out, sizes, nSizes, activations, loss)
+}
+@_cdecl("sp_network_destroy_f64")
+public func sp_network_destroy_f64(_ net: UnsafeMutableRawPointer?) { destroy(Double.self, net) }
+@_cdecl("sp_network_params_f64")
+public func sp_network_params_f64(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Double>? { buffer(net, count, grads: false) }
+@_cdecl("sp_network_grads_f64")
+public func sp_network_grads_f64(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Double>? { buffer(net, count, grads: true) }
+@_cdecl("sp_network_offsets_f64")
+public func sp_network_offsets_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 { offsets(Double.self, net, out, n) }
+@_cdecl("sp_forward_f64")
+public func sp_forward_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
+    forward(net, out, x, batch, nIn, nOut)
+}
+@_cdecl("sp_backward_f64")
+public func sp_backward_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?, _ batch: Int, _ nIn: Int, _ nOut: Int, _ whole: Int32) -> Int32 {
+    guard y != nil else { return Status.argument.rawValue }
+    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
+}
+@_cdecl("sp_backward_labels_f64")
+public func sp_backward_labels_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int, _ whole: Int32) -> Int32 {
+    guard let net else { return Status.argument.rawValue }
+    let nOut = (network(net) as Network<Double>).sizes.last!
+    return backward(net, cost, x, dense: nil as UnsafePointer<Double>?, labels: labels, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
+}
+@_cdecl("sp_cost_f64")
+public func sp_cost_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
+    guard y != nil else { return Status.argument.rawValue }
+    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: false, wholeBatch: false)
+}
+@_cdecl("sp_cost_labels_f64")
+public func sp_cost_labels_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int) -> Int32 {
+    guard let net else { return Status.argument.rawValue }
+    let nOut = (network(net) as Network<Double>).sizes.last!
+    return backward(net, cost, x, dense: nil as UnsafePointer<Double>?, labels: labels, batch, nIn, nOut, grads: false, wholeBatch: false)
+}
+@_cdecl("sp_workspace_copy_f64")
+public func sp_workspace_copy_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Double>?, _ quantity: Int32, _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
+    workspaceCopy(net, out, quantity, layer, rows, n)
+}
+@_cdecl("sp_all_finite_f64")
+public func sp_all_finite_f64(_ x: UnsafePointer<Double>?, _ count: Int) -> Int32 { allFinite(x, count) }
+
+// MARK: - BLAS threads
+
+@_cdecl("sp_set_num_threads")
+public func sp_set_num_threads(_ n: Int32) { scipy_openblas_set_num_threads(max(1, n)) }
+@_cdecl("sp_get_num_threads")
+public func sp_get_num_threads() -> Int32 { scipy_openblas_get_num_threads() }
+@_cdecl("sp_blas_corename")
+public func sp_blas_corename() -> UnsafePointer<CChar>? { UnsafePointer(scipy_openblas_get_corename()) }

@@ -1,0 +1,68 @@
+/* The C ABI of swiftprop's Swift core (written by hand: Swift's generated header hides @_cdecl
+ * functions behind __OBJC__). Every function checks its sizes and returns a status; none traps.
+ * Swift Int is intptr_t. Arrays are C-contiguous, samples as rows. The network handle is opaque. */
+#ifndef SWIFTPROP_H
+#define SWIFTPROP_H
+
+#include <stdint.h>
+
+enum {
+    SP_OK = 0,
+    SP_ERR_SIZE = 1,       /* a size or shape does not match the network, or overflows */
+    SP_ERR_ARG = 2,        /* an unknown code (activation, loss, dtype, quantity) or a bad layer index */
+    SP_ERR_LABEL = 3,      /* a class label is outside [0, n_classes) */
+    SP_ERR_MEMORY = 4,     /* an allocation failed */
+    SP_ERR_ARCH = 5,       /* softmax before the last layer, or a loss without its output activation */
+    SP_ERR_TARGET = 6,     /* labels given for a loss other than cross-entropy */
+};
+
+/* Activation codes: identity 0, sigmoid 1, tanh 2, relu 3, leaky_relu 4, elu 5, softplus 6, gelu 7, softmax 8.
+ * Loss codes: mse 0, cross_entropy 1, binary_cross_entropy 2. Quantity codes: S_in 0, S_out 1, delta 2. */
+
+/* Architecture: sizes[0..n_sizes), activations[0..n_sizes-1). *out receives the handle. */
+int32_t sp_network_create_f32(void **out, const intptr_t *sizes, intptr_t n_sizes, const int32_t *activations, int32_t loss);
+int32_t sp_network_create_f64(void **out, const intptr_t *sizes, intptr_t n_sizes, const int32_t *activations, int32_t loss);
+void sp_network_destroy_f32(void *net);
+void sp_network_destroy_f64(void *net);
+
+/* The flat parameter and gradient buffers (owned by the network) and their length. */
+float *sp_network_params_f32(void *net, intptr_t *count);
+double *sp_network_params_f64(void *net, intptr_t *count);
+float *sp_network_grads_f32(void *net, intptr_t *count);
+double *sp_network_grads_f64(void *net, intptr_t *count);
+/* offsets[2i] = offset of W^i, offsets[2i+1] = offset of B^i; n_offsets must be 2 * n_layers. */
+int32_t sp_network_offsets_f32(void *net, intptr_t *offsets, intptr_t n_offsets);
+int32_t sp_network_offsets_f64(void *net, intptr_t *offsets, intptr_t n_offsets);
+
+/* out (batch, n_out) = network(x (batch, n_in)). */
+int32_t sp_forward_f32(void *net, float *out, const float *x, intptr_t batch, intptr_t n_in, intptr_t n_out);
+int32_t sp_forward_f64(void *net, double *out, const double *x, intptr_t batch, intptr_t n_in, intptr_t n_out);
+
+/* Gradient buffer = dcost/dparams of the mean cost over the batch, *cost = that cost. y is (batch, n_out),
+ * or labels (batch) for cross-entropy. whole_batch != 0 keeps every row's S_in, S_out, delta for
+ * sp_workspace_copy. Nothing is written unless the status is SP_OK. */
+int32_t sp_backward_f32(void *net, double *cost, const float *x, const float *y, intptr_t batch, intptr_t n_in, intptr_t n_out, int32_t whole_batch);
+int32_t sp_backward_f64(void *net, double *cost, const double *x, const double *y, intptr_t batch, intptr_t n_in, intptr_t n_out, int32_t whole_batch);
+int32_t sp_backward_labels_f32(void *net, double *cost, const float *x, const int64_t *labels, intptr_t batch, intptr_t n_in, int32_t whole_batch);
+int32_t sp_backward_labels_f64(void *net, double *cost, const double *x, const int64_t *labels, intptr_t batch, intptr_t n_in, int32_t whole_batch);
+
+/* Mean cost over the batch, gradients untouched. */
+int32_t sp_cost_f32(void *net, double *cost, const float *x, const float *y, intptr_t batch, intptr_t n_in, intptr_t n_out);
+int32_t sp_cost_f64(void *net, double *cost, const double *x, const double *y, intptr_t batch, intptr_t n_in, intptr_t n_out);
+int32_t sp_cost_labels_f32(void *net, double *cost, const float *x, const int64_t *labels, intptr_t batch, intptr_t n_in);
+int32_t sp_cost_labels_f64(void *net, double *cost, const double *x, const int64_t *labels, intptr_t batch, intptr_t n_in);
+
+/* Copy layer `layer`'s S_in / S_out / delta of the last whole-batch backward: out is (rows, n_(layer+1)). */
+int32_t sp_workspace_copy_f32(void *net, float *out, int32_t quantity, intptr_t layer, intptr_t rows, intptr_t n);
+int32_t sp_workspace_copy_f64(void *net, double *out, int32_t quantity, intptr_t layer, intptr_t rows, intptr_t n);
+
+/* 1 if every one of the count values is finite, else 0. */
+int32_t sp_all_finite_f32(const float *x, intptr_t count);
+int32_t sp_all_finite_f64(const double *x, intptr_t count);
+
+/* BLAS threads (OpenBLAS from scipy-openblas32). */
+void sp_set_num_threads(int32_t n);
+int32_t sp_get_num_threads(void);
+const char *sp_blas_corename(void);
+
+#endif

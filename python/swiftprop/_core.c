@@ -1,0 +1,542 @@
+/* swiftprop._core: the CPython / NumPy C-API layer over the Swift core's C ABI (swiftprop.h).
+ *
+ * It only validates (type, dtype, byte order, ndim, shape, C-contiguity, alignment, writeability),
+ * passes data pointers straight to Swift (zero-copy) with the GIL released, and turns a status into
+ * the precise exception. Friendly argument checks (names, NaN, label values) live in Python. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+#define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION
+#include <numpy/arrayobject.h>
+#include <string.h>
+
+#include "swiftprop.h"
+
+/* ---- status → exception ------------------------------------------------------------------- */
+
+static PyObject *
+raise_status(int32_t status, const char *what)
+{
+    switch (status) {
+    case SP_ERR_SIZE:
+        PyErr_Format(PyExc_ValueError, "%s: a size does not match the network or is too large", what);
+        break;
+    case SP_ERR_ARG:
+        PyErr_Format(PyExc_ValueError, "%s: invalid argument code", what);
+        break;
+    case SP_ERR_LABEL:
+        PyErr_Format(PyExc_ValueError, "%s: Y contains a class label outside [0, n_outputs)", what);
+        break;
+    case SP_ERR_MEMORY:
+        PyErr_Format(PyExc_MemoryError, "%s: could not allocate the network's buffers or workspace", what);
+        break;
+    case SP_ERR_ARCH:
+        PyErr_Format(PyExc_ValueError,
+                     "%s: softmax is only allowed on the last layer; cross_entropy needs a softmax "
+                     "output and binary_cross_entropy a sigmoid output", what);
+        break;
+    case SP_ERR_TARGET:
+        PyErr_Format(PyExc_ValueError, "%s: integer labels are only accepted with the cross_entropy loss", what);
+        break;
+    default:
+        PyErr_Format(PyExc_RuntimeError, "%s: unexpected status %d from the Swift core", what, (int)status);
+    }
+    return NULL;
+}
+
+/* ---- array validation --------------------------------------------------------------------- */
+
+static const char *
+dtype_name(int typenum)
+{
+    return typenum == NPY_FLOAT32 ? "float32" : typenum == NPY_FLOAT64 ? "float64" : typenum == NPY_INT64 ? "int64" : "?";
+}
+
+/* Checks that obj is an ndarray of `typenum`, native byte order, `ndim` dims with the given sizes
+ * (-1: any, but >= 1), C-contiguous, aligned, and writeable if asked. Sets the exception. */
+static PyArrayObject *
+check_array(PyObject *obj, const char *name, int typenum, int ndim, npy_intp d0, npy_intp d1, int writeable)
+{
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy.ndarray, got %.100s", name, Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)obj;
+    PyArray_Descr *d = PyArray_DESCR(a);
+    if (PyArray_TYPE(a) != typenum) {
+        PyErr_Format(PyExc_TypeError, "%s must have dtype %s, got %S", name, dtype_name(typenum), (PyObject *)d);
+        return NULL;
+    }
+    if (!PyArray_ISNBO(d->byteorder)) {
+        PyErr_Format(PyExc_TypeError, "%s must be in native byte order, got dtype %S", name, (PyObject *)d);
+        return NULL;
+    }
+    if (PyArray_NDIM(a) != ndim) {
+        PyErr_Format(PyExc_ValueError, "%s must be %d-D, got a %d-D array", name, ndim, PyArray_NDIM(a));
+        return NULL;
+    }
+    npy_intp want[2] = {d0, d1};
+    for (int k = 0; k < ndim; k++) {
+        npy_intp got = PyArray_DIM(a, k);
+        if (got < 1) {
+            PyErr_Format(PyExc_ValueError, "%s must not be empty (axis %d has length 0)", name, k);
+            return NULL;
+        }
+        if (want[k] >= 0 && got != want[k]) {
+            PyErr_Format(PyExc_ValueError, "%s has %zd %s, expected %zd", name, (Py_ssize_t)got,
+                         k == 0 ? "rows" : "columns", (Py_ssize_t)want[k]);
+            return NULL;
+        }
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be C-contiguous (use numpy.ascontiguousarray)", name);
+        return NULL;
+    }
+    if (!PyArray_ISALIGNED(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be aligned for its dtype", name);
+        return NULL;
+    }
+    if (writeable && !PyArray_ISWRITEABLE(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be writeable", name);
+        return NULL;
+    }
+    return a;
+}
+
+/* True if two C-contiguous arrays share any byte. */
+static int
+overlap(PyArrayObject *a, PyArrayObject *b)
+{
+    const char *a0 = PyArray_BYTES(a), *b0 = PyArray_BYTES(b);
+    return a0 < b0 + PyArray_NBYTES(b) && b0 < a0 + PyArray_NBYTES(a);
+}
+
+/* 1 if every value of the (validated, float) array is finite; else sets ValueError naming it. */
+static int
+check_finite(PyArrayObject *a, const char *name)
+{
+    npy_intp n = PyArray_SIZE(a);
+    int32_t ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = PyArray_TYPE(a) == NPY_FLOAT32 ? sp_all_finite_f32(PyArray_DATA(a), n) : sp_all_finite_f64(PyArray_DATA(a), n);
+    Py_END_ALLOW_THREADS
+    if (!ok) PyErr_Format(PyExc_ValueError, "%s contains NaN or infinity", name);
+    return ok;
+}
+
+/* ---- the Net type ------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    void *handle;
+    int typenum;              /* NPY_FLOAT32 or NPY_FLOAT64 */
+    Py_ssize_t n_layers;
+    npy_intp *sizes;          /* n_layers + 1 */
+    PyThread_type_lock lock;  /* serialises calls into Swift on this network */
+} NetObject;
+
+#define F32(self) ((self)->typenum == NPY_FLOAT32)
+
+/* Takes the network's lock without holding the GIL while waiting. */
+static void
+net_lock(NetObject *self)
+{
+    if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static void
+Net_dealloc(NetObject *self)
+{
+    if (self->handle) {
+        if (F32(self)) sp_network_destroy_f32(self->handle);
+        else sp_network_destroy_f64(self->handle);
+    }
+    if (self->lock) PyThread_free_lock(self->lock);
+    PyMem_Free(self->sizes);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+Net_init(NetObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"sizes", "activations", "loss", "dtype", NULL};
+    PyObject *sizes_obj, *acts_obj;
+    int loss;
+    PyArray_Descr *descr = NULL;
+    if (self->handle) {
+        PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOiO&", kwlist, &sizes_obj, &acts_obj, &loss,
+                                     PyArray_DescrConverter, &descr))
+        return -1;
+    int typenum = descr->type_num;
+    Py_DECREF(descr);
+    if (typenum != NPY_FLOAT32 && typenum != NPY_FLOAT64) {
+        PyErr_SetString(PyExc_TypeError, "dtype must be float32 or float64");
+        return -1;
+    }
+    PyObject *sizes_seq = PySequence_Fast(sizes_obj, "sizes must be a sequence of ints");
+    if (!sizes_seq) return -1;
+    PyObject *acts_seq = PySequence_Fast(acts_obj, "activations must be a sequence of ints");
+    if (!acts_seq) { Py_DECREF(sizes_seq); return -1; }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(sizes_seq);
+    int ok = 0;
+    intptr_t *sizes = NULL;
+    int32_t *acts = NULL;
+    if (n < 2) {
+        PyErr_SetString(PyExc_ValueError, "sizes must have at least 2 entries (inputs and outputs)");
+        goto done;
+    }
+    if (PySequence_Fast_GET_SIZE(acts_seq) != n - 1) {
+        PyErr_Format(PyExc_ValueError, "activations must have %zd entries (one per layer), got %zd", n - 1,
+                     PySequence_Fast_GET_SIZE(acts_seq));
+        goto done;
+    }
+    sizes = PyMem_Malloc(n * sizeof(intptr_t));
+    acts = PyMem_Malloc((n - 1) * sizeof(int32_t));
+    self->sizes = PyMem_Malloc(n * sizeof(npy_intp));
+    if (!sizes || !acts || !self->sizes) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t v = PyNumber_AsSsize_t(PySequence_Fast_GET_ITEM(sizes_seq, i), PyExc_OverflowError);
+        if (v == -1 && PyErr_Occurred()) goto done;
+        if (v < 1) {
+            PyErr_Format(PyExc_ValueError, "sizes[%zd] must be >= 1, got %zd", i, v);
+            goto done;
+        }
+        sizes[i] = (intptr_t)v;
+        self->sizes[i] = (npy_intp)v;
+    }
+    for (Py_ssize_t i = 0; i < n - 1; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(acts_seq, i));
+        if (v == -1 && PyErr_Occurred()) goto done;
+        acts[i] = (int32_t)v;
+    }
+    self->typenum = typenum;
+    self->n_layers = n - 1;
+    int32_t status;
+    void *handle = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = typenum == NPY_FLOAT32 ? sp_network_create_f32(&handle, sizes, n, acts, (int32_t)loss)
+                                    : sp_network_create_f64(&handle, sizes, n, acts, (int32_t)loss);
+    Py_END_ALLOW_THREADS
+    if (status != SP_OK) { raise_status(status, "Net"); goto done; }
+    self->handle = handle;
+    self->lock = PyThread_allocate_lock();
+    if (!self->lock) { PyErr_NoMemory(); goto done; }
+    ok = 1;
+done:
+    PyMem_Free(sizes);
+    PyMem_Free(acts);
+    Py_DECREF(sizes_seq);
+    Py_DECREF(acts_seq);
+    return ok ? 0 : -1;
+}
+
+static int
+check_ready(NetObject *self)
+{
+    if (!self->handle || !self->lock) {
+        PyErr_SetString(PyExc_RuntimeError, "Net is not initialised");
+        return 0;
+    }
+    return 1;
+}
+
+/* A 1-D ndarray viewing the network's parameter or gradient buffer; it keeps the network alive. */
+static PyObject *
+buffer_view(NetObject *self, int grads)
+{
+    if (!check_ready(self)) return NULL;
+    intptr_t count = 0;
+    void *data = F32(self) ? (void *)(grads ? sp_network_grads_f32(self->handle, &count) : sp_network_params_f32(self->handle, &count))
+                           : (void *)(grads ? sp_network_grads_f64(self->handle, &count) : sp_network_params_f64(self->handle, &count));
+    npy_intp dims[1] = {(npy_intp)count};
+    PyObject *arr = PyArray_SimpleNewFromData(1, dims, self->typenum, data);
+    if (!arr) return NULL;
+    Py_INCREF(self);
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, (PyObject *)self) < 0) { Py_DECREF(arr); return NULL; }
+    return arr;
+}
+
+static PyObject *Net_get_params(NetObject *self, void *c) { return buffer_view(self, 0); }
+static PyObject *Net_get_grads(NetObject *self, void *c) { return buffer_view(self, 1); }
+
+static PyObject *
+Net_get_offsets(NetObject *self, void *c)
+{
+    if (!check_ready(self)) return NULL;
+    Py_ssize_t n = 2 * self->n_layers;
+    intptr_t *off = PyMem_Malloc(n * sizeof(intptr_t));
+    if (!off) return PyErr_NoMemory();
+    int32_t status = F32(self) ? sp_network_offsets_f32(self->handle, off, n) : sp_network_offsets_f64(self->handle, off, n);
+    if (status != SP_OK) { PyMem_Free(off); return raise_status(status, "offsets"); }
+    PyObject *t = PyTuple_New(n);
+    for (Py_ssize_t i = 0; t && i < n; i++) {
+        PyObject *v = PyLong_FromSsize_t((Py_ssize_t)off[i]);
+        if (!v) { Py_CLEAR(t); break; }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    PyMem_Free(off);
+    return t;
+}
+
+static PyObject *
+Net_get_dtype(NetObject *self, void *c)
+{
+    return (PyObject *)PyArray_DescrFromType(self->typenum);
+}
+
+/* forward(X, out=None) -> out: X (n, sizes[0]) of the network's dtype; out (n, sizes[-1]) if given. */
+static PyObject *
+Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"X", "out", "check_finite", NULL};
+    PyObject *x_obj, *out_obj = Py_None;
+    int finite = 1;
+    if (!check_ready(self)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|Op", kwlist, &x_obj, &out_obj, &finite)) return NULL;
+    npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
+    PyArrayObject *x = check_array(x_obj, "X", self->typenum, 2, -1, n_in, 0);
+    if (!x || (finite && !check_finite(x, "X"))) return NULL;
+    npy_intp batch = PyArray_DIM(x, 0);
+    PyArrayObject *out;
+    if (out_obj == Py_None) {
+        npy_intp dims[2] = {batch, n_out};
+        out = (PyArrayObject *)PyArray_SimpleNew(2, dims, self->typenum);
+        if (!out) return NULL;
+    } else {
+        out = check_array(out_obj, "out", self->typenum, 2, batch, n_out, 1);
+        if (!out) return NULL;
+        if (overlap(out, x)) {
+            PyErr_SetString(PyExc_ValueError, "out must not share memory with X");
+            return NULL;
+        }
+        Py_INCREF(out);
+    }
+    int32_t status;
+    net_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    status = F32(self) ? sp_forward_f32(self->handle, PyArray_DATA(out), PyArray_DATA(x), batch, n_in, n_out)
+                       : sp_forward_f64(self->handle, PyArray_DATA(out), PyArray_DATA(x), batch, n_in, n_out);
+    Py_END_ALLOW_THREADS
+    PyThread_release_lock(self->lock);
+    if (status != SP_OK) { Py_DECREF(out); return raise_status(status, "forward"); }
+    return (PyObject *)out;
+}
+
+/* Validates X and Y for a loss call. Y is (n, sizes[-1]) of the network's dtype, or int64 labels (n,).
+ * Returns 1 with *labels set when Y is labels, 0 when dense, -1 with an exception. */
+static int
+check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, PyArrayObject **x, PyArrayObject **y)
+{
+    npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
+    *x = check_array(x_obj, "X", self->typenum, 2, -1, n_in, 0);
+    if (!*x || (finite && !check_finite(*x, "X"))) return -1;
+    npy_intp batch = PyArray_DIM(*x, 0);
+    if (PyArray_Check(y_obj) && PyArray_NDIM((PyArrayObject *)y_obj) == 1) {
+        *y = check_array(y_obj, "Y (labels)", NPY_INT64, 1, batch, -1, 0);
+        return *y ? 1 : -1;
+    }
+    *y = check_array(y_obj, "Y", self->typenum, 2, batch, n_out, 0);
+    if (!*y || (finite && !check_finite(*y, "Y"))) return -1;
+    return 0;
+}
+
+/* Runs backward (grads != 0) or cost on validated arrays, with the GIL released. */
+static int32_t
+run_loss(NetObject *self, int grads, int whole, PyArrayObject *x, PyArrayObject *y, int labels, double *cost)
+{
+    npy_intp batch = PyArray_DIM(x, 0), n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
+    const void *xd = PyArray_DATA(x), *yd = PyArray_DATA(y);
+    int32_t status;
+    net_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    if (F32(self)) {
+        if (grads)
+            status = labels ? sp_backward_labels_f32(self->handle, cost, xd, yd, batch, n_in, whole)
+                            : sp_backward_f32(self->handle, cost, xd, yd, batch, n_in, n_out, whole);
+        else
+            status = labels ? sp_cost_labels_f32(self->handle, cost, xd, yd, batch, n_in)
+                            : sp_cost_f32(self->handle, cost, xd, yd, batch, n_in, n_out);
+    } else {
+        if (grads)
+            status = labels ? sp_backward_labels_f64(self->handle, cost, xd, yd, batch, n_in, whole)
+                            : sp_backward_f64(self->handle, cost, xd, yd, batch, n_in, n_out, whole);
+        else
+            status = labels ? sp_cost_labels_f64(self->handle, cost, xd, yd, batch, n_in)
+                            : sp_cost_f64(self->handle, cost, xd, yd, batch, n_in, n_out);
+    }
+    Py_END_ALLOW_THREADS
+    PyThread_release_lock(self->lock);
+    return status;
+}
+
+static PyObject *
+loss_call(NetObject *self, PyObject *args, PyObject *kwds, int grads, const char *what)
+{
+    static char *kwlist[] = {"X", "Y", "check_finite", NULL};
+    PyObject *x_obj, *y_obj;
+    PyArrayObject *x, *y;
+    int finite = 1;
+    if (!check_ready(self)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|p", kwlist, &x_obj, &y_obj, &finite)) return NULL;
+    int labels = check_xy(self, x_obj, y_obj, finite, &x, &y);
+    if (labels < 0) return NULL;
+    double cost = 0.0;
+    int32_t status = run_loss(self, grads, 0, x, y, labels, &cost);
+    if (status != SP_OK) return raise_status(status, what);
+    return PyFloat_FromDouble(cost);
+}
+
+/* backward(X, Y) -> float: fills the gradient buffer, returns the mean cost. */
+static PyObject *
+Net_backward(NetObject *self, PyObject *args, PyObject *kwds) { return loss_call(self, args, kwds, 1, "backward"); }
+
+/* cost(X, Y) -> float: the mean cost, gradients untouched. */
+static PyObject *
+Net_cost(NetObject *self, PyObject *args, PyObject *kwds) { return loss_call(self, args, kwds, 0, "cost"); }
+
+/* trace(X, Y) -> (cost, S_in, S_out, deltas): a whole-batch backward, then copies of every layer's
+ * S_in, S_out and delta (lists of (n, sizes[i+1]) arrays). The gradient buffer holds dW, dB. */
+static PyObject *
+Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"X", "Y", "check_finite", NULL};
+    PyObject *x_obj, *y_obj;
+    PyArrayObject *x, *y;
+    int finite = 1;
+    if (!check_ready(self)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|p", kwlist, &x_obj, &y_obj, &finite)) return NULL;
+    int labels = check_xy(self, x_obj, y_obj, finite, &x, &y);
+    if (labels < 0) return NULL;
+    npy_intp batch = PyArray_DIM(x, 0);
+    PyObject *lists[3] = {PyList_New(self->n_layers), PyList_New(self->n_layers), PyList_New(self->n_layers)};
+    PyObject *result = NULL;
+    if (!lists[0] || !lists[1] || !lists[2]) goto done;
+    for (int q = 0; q < 3; q++) {
+        for (Py_ssize_t i = 0; i < self->n_layers; i++) {
+            npy_intp dims[2] = {batch, self->sizes[i + 1]};
+            PyObject *a = PyArray_SimpleNew(2, dims, self->typenum);
+            if (!a) goto done;
+            PyList_SET_ITEM(lists[q], i, a);
+        }
+    }
+    double cost = 0.0;
+    net_lock(self);
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = F32(self) ? (labels ? sp_backward_labels_f32(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], 1)
+                                 : sp_backward_f32(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], self->sizes[self->n_layers], 1))
+                       : (labels ? sp_backward_labels_f64(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], 1)
+                                 : sp_backward_f64(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], self->sizes[self->n_layers], 1));
+    for (int q = 0; status == SP_OK && q < 3; q++) {
+        for (Py_ssize_t i = 0; status == SP_OK && i < self->n_layers; i++) {
+            void *dst = PyArray_DATA((PyArrayObject *)PyList_GET_ITEM(lists[q], i));
+            status = F32(self) ? sp_workspace_copy_f32(self->handle, dst, q, i, batch, self->sizes[i + 1])
+                               : sp_workspace_copy_f64(self->handle, dst, q, i, batch, self->sizes[i + 1]);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyThread_release_lock(self->lock);
+    if (status != SP_OK) { raise_status(status, "trace"); goto done; }
+    result = Py_BuildValue("(dOOO)", cost, lists[0], lists[1], lists[2]);
+done:
+    Py_XDECREF(lists[0]);
+    Py_XDECREF(lists[1]);
+    Py_XDECREF(lists[2]);
+    return result;
+}
+
+static PyMethodDef Net_methods[] = {
+    {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,
+     "forward(X, out=None) -> ndarray\n\nS_out of the last layer for X (n, sizes[0])."},
+    {"backward", (PyCFunction)(void (*)(void))Net_backward, METH_VARARGS | METH_KEYWORDS,
+     "backward(X, Y) -> float\n\nFill the gradient buffer; return the mean cost."},
+    {"cost", (PyCFunction)(void (*)(void))Net_cost, METH_VARARGS | METH_KEYWORDS,
+     "cost(X, Y) -> float\n\nThe mean cost; gradients untouched."},
+    {"trace", (PyCFunction)(void (*)(void))Net_trace, METH_VARARGS | METH_KEYWORDS,
+     "trace(X, Y) -> (cost, S_in, S_out, deltas)\n\nWhole-batch backward and copies of every layer's quantities."},
+    {NULL}
+};
+
+static PyGetSetDef Net_getset[] = {
+    {"params", (getter)Net_get_params, NULL, "1-D view of the parameter buffer (zero-copy).", NULL},
+    {"grads", (getter)Net_get_grads, NULL, "1-D view of the gradient buffer (zero-copy).", NULL},
+    {"offsets", (getter)Net_get_offsets, NULL, "(offset of W^0, offset of B^0, offset of W^1, ...).", NULL},
+    {"dtype", (getter)Net_get_dtype, NULL, "The network's dtype.", NULL},
+    {NULL}
+};
+
+static PyTypeObject NetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "swiftprop._core.Net",
+    .tp_basicsize = sizeof(NetObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Net(sizes, activations, loss, dtype)\n\nLow-level handle on a Swift network (use swiftprop.Network).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Net_init,
+    .tp_dealloc = (destructor)Net_dealloc,
+    .tp_methods = Net_methods,
+    .tp_getset = Net_getset,
+};
+
+/* ---- module functions --------------------------------------------------------------------- */
+
+static PyObject *
+mod_set_num_threads(PyObject *m, PyObject *arg)
+{
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 1 || n > 1024) {
+        PyErr_Format(PyExc_ValueError, "n must be between 1 and 1024, got %ld", n);
+        return NULL;
+    }
+    sp_set_num_threads((int32_t)n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mod_get_num_threads(PyObject *m, PyObject *unused)
+{
+    return PyLong_FromLong(sp_get_num_threads());
+}
+
+static PyObject *
+mod_blas_corename(PyObject *m, PyObject *unused)
+{
+    const char *name = sp_blas_corename();
+    return PyUnicode_FromString(name ? name : "unknown");
+}
+
+static PyMethodDef module_methods[] = {
+    {"set_num_threads", mod_set_num_threads, METH_O, "set_num_threads(n): OpenBLAS threads for swiftprop's GEMMs."},
+    {"get_num_threads", mod_get_num_threads, METH_NOARGS, "get_num_threads() -> int"},
+    {"blas_corename", mod_blas_corename, METH_NOARGS, "blas_corename() -> str: the OpenBLAS kernel in use."},
+    {NULL}
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_core", "C extension over swiftprop's Swift core.", -1, module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    import_array();
+    if (PyType_Ready(&NetType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m) return NULL;
+    Py_INCREF(&NetType);
+    if (PyModule_AddObject(m, "Net", (PyObject *)&NetType) < 0) {
+        Py_DECREF(&NetType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "FLOAT32", NPY_FLOAT32);
+    return m;
+}

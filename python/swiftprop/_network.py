@@ -1,0 +1,377 @@
+"""The user-facing Network: a thin layer over the C extension with friendly argument checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from . import _core
+
+#: Activation names, in the order of their codes in the Swift core.
+ACTIVATIONS: tuple[str, ...] = (
+    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "softmax",
+)
+#: Loss names, in the order of their codes in the Swift core.
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "binary_cross_entropy")
+
+_ALIASES = {"logistic": "sigmoid", "linear": "identity"}
+_OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+_HE = {"relu", "leaky_relu", "elu", "gelu"}
+
+
+@dataclass
+class Trace:
+    """Every quantity of the derivation for one batch, per layer (index i = layer i+1 of the math).
+
+    Attributes
+    ----------
+    S_in, S_out : list of ndarray
+        ``S_in[i]`` (n, sizes[i+1]) and ``S_out[i] = f_i(S_in[i])``.
+    deltas : list of ndarray
+        ``deltas[i]`` = dcost/dS_in[i] for the batch cost (mean over samples), equation (1).
+    dW, dB : list of ndarray
+        dcost/dW[i] = ``deltas[i].T @ S_out[i-1]`` (2) and dcost/dB[i] = ``deltas[i].sum(0)`` (3).
+    loss : float
+        The mean cost over the batch.
+    """
+
+    S_in: list = field(default_factory=list)
+    S_out: list = field(default_factory=list)
+    deltas: list = field(default_factory=list)
+    dW: list = field(default_factory=list)
+    dB: list = field(default_factory=list)
+    loss: float = 0.0
+
+
+def _activation_name(name: Any, where: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"{where} must be an activation name (str), got {type(name).__name__}")
+    name = _ALIASES.get(name, name)
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{where}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
+    return name
+
+
+class Network:
+    """An n-layer feedforward network trained by backpropagation, computed in Swift.
+
+    Layer i (0-based) has weights ``W[i]`` of shape (sizes[i+1], sizes[i]) and biases ``B[i]`` of
+    shape (sizes[i+1],). Samples are rows: ``S_in[i] = S_out[i-1] @ W[i].T + B[i]``,
+    ``S_out[i] = f_i(S_in[i])``, ``S_out[-1] = X``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``[n_inputs, n_hidden..., n_outputs]``, each >= 1, at least two entries.
+    activations : str or sequence of str, default "relu"
+        One name per layer, or one name for every hidden layer, in which case the output layer gets
+        the activation that goes with ``loss`` (identity for mse, softmax for cross_entropy,
+        sigmoid for binary_cross_entropy). Names: identity, sigmoid (alias logistic), tanh, relu,
+        leaky_relu (slope 0.01), elu, softplus, gelu (tanh form), softmax (last layer only).
+    loss : {"mse", "cross_entropy", "binary_cross_entropy"}, default "mse"
+        The per-sample cost, averaged over the batch: ½‖ŷ−y‖², −Σ y log ŷ (softmax output), or
+        −Σ[y log ŷ + (1−y) log(1−ŷ)] (sigmoid output, multi-label).
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        Precision of parameters, data and arithmetic.
+    seed : int, numpy.random.Generator or None
+        Seed of the initialisation: Glorot-uniform weights (He-uniform before relu-like activations),
+        zero biases.
+
+    Attributes
+    ----------
+    params, grads : ndarray
+        The whole parameter / gradient buffer, 1-D, zero-copy views of the Swift buffers.
+    weights, biases : tuple of ndarray
+        Per-layer views into ``params``; writing into them changes the network.
+    weight_grads, bias_grads : tuple of ndarray
+        dcost/dW[i] and dcost/dB[i] from the last :meth:`backward`, views into ``grads``.
+
+    Notes
+    -----
+    Arrays passed to :meth:`forward`, :meth:`backward`, :meth:`cost` and :meth:`trace` are read in
+    place (zero-copy) and must be C-contiguous with the network's dtype; a ndarray that is not raises
+    instead of being copied. Plain sequences (lists, tuples) are converted. Calls on one network
+    from several threads are serialised; the GIL is released during the computation.
+
+    Examples
+    --------
+    >>> import numpy as np, swiftprop as sp
+    >>> net = sp.Network([4, 16, 3], activations=["tanh", "softmax"], loss="cross_entropy", seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(8, 4))
+    >>> net.forward(X).shape
+    (8, 3)
+    >>> loss = net.backward(X, np.array([0, 1, 2, 0, 1, 2, 0, 1]))
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations: Union[str, Sequence[str]] = "relu",
+        loss: str = "mse",
+        *,
+        dtype: DTypeLike = np.float64,
+        seed: Union[int, np.random.Generator, None] = None,
+    ) -> None:
+        sizes = self._check_sizes(sizes)
+        if not isinstance(loss, str) or loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        n_layers = len(sizes) - 1
+        if isinstance(activations, str):
+            hidden = _activation_name(activations, "activations")
+            acts = [hidden] * (n_layers - 1) + [_OUTPUT_FOR_LOSS[loss]]
+        else:
+            acts = [_activation_name(a, f"activations[{i}]") for i, a in enumerate(activations)]
+            if len(acts) != n_layers:
+                raise ValueError(f"activations must have {n_layers} entries (one per layer), got {len(acts)}")
+        if "softmax" in acts[:-1]:
+            raise ValueError("softmax is only allowed on the last layer")
+        want = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+        if want and acts[-1] != want:
+            raise ValueError(f"loss={loss!r} needs a {want} output layer, got activations[-1]={acts[-1]!r}")
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+        if dt not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dt}")
+
+        self._sizes = tuple(sizes)
+        self._activations = tuple(acts)
+        self._loss = loss
+        self._net = _core.Net(list(sizes), [ACTIVATIONS.index(a) for a in acts], LOSSES.index(loss), dt)
+        self._make_views()
+        self.init_params(seed)
+
+    @staticmethod
+    def _check_sizes(sizes: Any) -> list[int]:
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}") from None
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must have at least 2 entries (inputs and outputs), got {len(sizes)}")
+        for i, s in enumerate(sizes):
+            if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+                raise TypeError(f"sizes[{i}] must be an int, got {type(s).__name__}")
+            if s < 1:
+                raise ValueError(f"sizes[{i}] must be >= 1, got {s}")
+        return [int(s) for s in sizes]
+
+    def _make_views(self) -> None:
+        self._params = self._net.params
+        self._grads = self._net.grads
+        off = self._net.offsets
+        shapes = [(self._sizes[i + 1], self._sizes[i]) for i in range(self.n_layers)]
+
+        def split(buf: NDArray) -> tuple[tuple, tuple]:
+            ws = tuple(buf[off[2 * i]: off[2 * i] + r * c].reshape(r, c) for i, (r, c) in enumerate(shapes))
+            bs = tuple(buf[off[2 * i + 1]: off[2 * i + 1] + r] for i, (r, _) in enumerate(shapes))
+            return ws, bs
+
+        self._weights, self._biases = split(self._params)
+        self._weight_grads, self._bias_grads = split(self._grads)
+
+    # ---- architecture -------------------------------------------------------------------------
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Layer widths, inputs first."""
+        return self._sizes
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """Activation name of each layer."""
+        return self._activations
+
+    @property
+    def loss(self) -> str:
+        """Name of the loss."""
+        return self._loss
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Precision of parameters and data."""
+        return self._net.dtype
+
+    @property
+    def n_layers(self) -> int:
+        """Number of layers (weight matrices)."""
+        return len(self._sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        """Number of parameters (weights and biases)."""
+        return int(self._params.size)
+
+    # ---- buffers ------------------------------------------------------------------------------
+
+    @property
+    def params(self) -> NDArray:
+        """All parameters, layer by layer (W[0], B[0], W[1], ...), a zero-copy 1-D view."""
+        return self._params
+
+    @property
+    def grads(self) -> NDArray:
+        """All gradients, same layout as :attr:`params`, a zero-copy 1-D view."""
+        return self._grads
+
+    @property
+    def weights(self) -> tuple[NDArray, ...]:
+        """``W[i]`` of shape (sizes[i+1], sizes[i]), zero-copy views into :attr:`params`."""
+        return self._weights
+
+    @property
+    def biases(self) -> tuple[NDArray, ...]:
+        """``B[i]`` of shape (sizes[i+1],), zero-copy views into :attr:`params`."""
+        return self._biases
+
+    @property
+    def weight_grads(self) -> tuple[NDArray, ...]:
+        """dcost/dW[i] from the last backward pass, views into :attr:`grads`."""
+        return self._weight_grads
+
+    @property
+    def bias_grads(self) -> tuple[NDArray, ...]:
+        """dcost/dB[i] from the last backward pass, views into :attr:`grads`."""
+        return self._bias_grads
+
+    def init_params(self, seed: Union[int, np.random.Generator, None] = None) -> None:
+        """(Re)initialise the parameters in place.
+
+        Weights are drawn uniformly in ±sqrt(6 / (fan_in + fan_out)) (Glorot; ±sqrt(2 / (fan_in +
+        fan_out)) before a sigmoid, as scikit-learn), or ±sqrt(6 / fan_in) before relu, leaky_relu,
+        elu and gelu (He); biases are zero.
+
+        Parameters
+        ----------
+        seed : int, numpy.random.Generator or None
+            Source of randomness; the same seed gives the same parameters.
+        """
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        for W, B, f in zip(self._weights, self._biases, self._activations):
+            fan_out, fan_in = W.shape
+            if f in _HE:
+                bound = np.sqrt(6.0 / fan_in)
+            else:
+                bound = np.sqrt((2.0 if f == "sigmoid" else 6.0) / (fan_in + fan_out))
+            W[...] = rng.uniform(-bound, bound, size=W.shape)
+            B[...] = 0
+
+    # ---- computation --------------------------------------------------------------------------
+
+    def _input(self, X: ArrayLike, name: str = "X") -> NDArray:
+        """ndarrays pass through untouched (the extension checks them); sequences are converted."""
+        if isinstance(X, np.ndarray):
+            return X
+        try:
+            return np.asarray(X, dtype=self.dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
+
+    def _target(self, Y: ArrayLike, n: int) -> NDArray:
+        """Y as the extension takes it: int64 labels (cross_entropy) or (n, n_outputs) rows."""
+        labels = self._loss == "cross_entropy"
+        if not isinstance(Y, np.ndarray):
+            Y = np.asarray(Y)
+            if not (labels and Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)):
+                Y = self._input(Y.tolist(), "Y")
+        n_out = self._sizes[-1]
+        if Y.ndim == 1 and labels:
+            if not np.issubdtype(Y.dtype, np.integer):
+                raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
+            if Y.size and (Y.min() < 0 or Y.max() >= n_out):
+                bad = Y.min() if Y.min() < 0 else Y.max()
+                raise ValueError(f"Y contains label {bad}; labels must be in [0, {n_out}) for {n_out} outputs")
+            return np.ascontiguousarray(Y, dtype=np.int64)
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(-1, 1)  # a view: one output per sample
+        if Y.ndim == 2 and Y.dtype == self.dtype and Y.shape == (n, n_out):
+            self._check_target_values(Y)
+        return Y
+
+    def _check_target_values(self, Y: NDArray) -> None:
+        if not np.isfinite(Y).all():
+            return  # the extension names it
+        if self._loss == "binary_cross_entropy" and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError("Y: binary_cross_entropy targets must lie in [0, 1]")
+        if self._loss == "cross_entropy":
+            tol = np.sqrt(np.finfo(self.dtype).eps) * max(1, Y.shape[1])
+            if Y.min() < 0 or np.abs(Y.sum(axis=1) - 1).max() > tol:
+                raise ValueError("Y: cross_entropy target rows must be probabilities (>= 0, summing to 1); "
+                                 "pass integer labels as a 1-D array")
+
+    def forward(self, X: ArrayLike, out: NDArray | None = None) -> NDArray:
+        """Compute the network's output ``S_out[-1]`` for the rows of X.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, sizes[0])
+            C-contiguous, of the network's dtype, finite. Read in place.
+        out : ndarray of shape (n_samples, sizes[-1]), optional
+            Where to write the result (C-contiguous, writeable, network dtype).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, sizes[-1])
+        """
+        return self._net.forward(self._input(X), out)
+
+    def backward(self, X: ArrayLike, Y: ArrayLike) -> float:
+        """Forward and backward pass: fill :attr:`grads` with the gradient of the mean cost.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, sizes[0])
+            C-contiguous, of the network's dtype, finite. Read in place.
+        Y : ndarray
+            Targets: (n_samples, sizes[-1]) of the network's dtype; for cross_entropy also integer
+            class labels of shape (n_samples,); for a single output also shape (n_samples,).
+
+        Returns
+        -------
+        float
+            The mean cost over the batch.
+        """
+        X = self._input(X)
+        return self._net.backward(X, self._target(Y, len(X)))
+
+    def cost(self, X: ArrayLike, Y: ArrayLike) -> float:
+        """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
+        X = self._input(X)
+        return self._net.cost(X, self._target(Y, len(X)))
+
+    def trace(self, X: ArrayLike, Y: ArrayLike) -> Trace:
+        """Run :meth:`backward` and return every quantity of the derivation, layer by layer.
+
+        Parameters
+        ----------
+        X, Y : ndarray
+            As for :meth:`backward`.
+
+        Returns
+        -------
+        Trace
+            ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists of copies, one per layer) and ``loss``.
+        """
+        X = self._input(X)
+        loss, s_in, s_out, deltas = self._net.trace(X, self._target(Y, len(X)))
+        return Trace(S_in=s_in, S_out=s_out, deltas=deltas,
+                     dW=[g.copy() for g in self._weight_grads], dB=[g.copy() for g in self._bias_grads],
+                     loss=loss)
+
+    # ---- Python protocol ----------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        layers = ", ".join(f"{a}" for a in self._activations)
+        return (f"Network(sizes={list(self._sizes)}, activations=[{layers}], loss={self._loss!r}, "
+                f"dtype={self.dtype.name}, n_params={self.n_params})")
+
+    def __getstate__(self) -> dict:
+        return {"sizes": self._sizes, "activations": self._activations, "loss": self._loss,
+                "dtype": self.dtype.name, "params": self._params.copy()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"])
+        self._params[...] = state["params"]

@@ -1,0 +1,41 @@
+"""Thread count of swiftprop's own OpenBLAS pool (separate from NumPy's)."""
+import os
+
+from . import _core
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of OpenBLAS threads swiftprop's matrix products use.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads, >= 1. NumPy has its own BLAS pool; keep the sum of both within
+        the cores you have when you use them at the same time.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Return the number of OpenBLAS threads swiftprop's matrix products use."""
+    return _core.get_num_threads()
+
+
+def blas_corename() -> str:
+    """Return the name of the OpenBLAS kernel in use (e.g. ``'SkylakeX'``)."""
+    return _core.blas_corename()
+
+
+def _default_threads() -> int:
+    env = os.environ.get("SWIFTPROP_NUM_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"SWIFTPROP_NUM_THREADS must be an integer, got {env!r}") from None
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+set_num_threads(_default_threads())

@@ -1,0 +1,571 @@
+r"""Reference implementation of the forward pass and backpropagation in NumPy.
+
+This module is "the equations in NumPy": it is written for clarity, not speed,
+and it does not depend on the rest of swiftprop (only on NumPy), so it can be
+read on its own and used as an independent reference in tests.  Function
+names mirror those of the Swift core.
+
+Notation
+--------
+The network has ``L`` layers, numbered ``i = 0, ..., L-1`` (the derivation in
+the documentation numbers them ``1, ..., n``).  ``sizes = [n_0, ..., n_L]``.
+Layer ``i`` has weights ``W[i]`` of shape ``(sizes[i+1], sizes[i])``, biases
+``B[i]`` of shape ``(sizes[i+1],)`` and an activation function ``f_i``.
+
+Samples are the *rows* of a batch ``X`` of shape ``(batch, sizes[0])``, so
+every per-layer quantity below is a ``(batch, sizes[i+1])`` array whose row
+``b`` belongs to sample ``b``.
+
+Forward pass
+------------
+With ``S_out_prev = X`` for ``i = 0`` and ``S_out_prev = S_out[i-1]``
+otherwise::
+
+    S_in[i]  = S_out_prev @ W[i].T + B[i]
+    S_out[i] = f_i(S_in[i])
+
+The network output is ``S_out[L-1]`` (written ŷ below).  The cost of a batch
+is the **mean** over the batch of the per-sample cost.
+
+Backpropagation
+---------------
+``deltas[i]`` is ``d cost / d S_in[i]`` for the batch cost, so it includes the
+``1/batch`` factor of the mean.  Starting from ``deltas[L-1]`` (given by the
+loss, see below), the three equations are::
+
+    (1)  deltas[i] = (deltas[i+1] @ W[i+1]) * f_i'(S_in[i])
+    (2)  dW[i]     = deltas[i].T @ S_out_prev
+    (3)  dB[i]     = deltas[i].sum(axis=0)
+
+Equation (1) is the batched form of ``δ^i = (W^(i+1))ᵀ δ^(i+1) ⊙ f'(S_in^i)``
+(a row of ``deltas[i+1] @ W[i+1]`` is ``(W^(i+1))ᵀ δ^(i+1)`` for one sample).
+For softmax, which is not element-wise, ``⊙ f'`` becomes the product with the
+transposed Jacobian, row by row (see :func:`activation_backward`).
+
+Losses and the last delta
+-------------------------
+With ``z = S_in[L-1]`` (the logits), ``ŷ = S_out[L-1]`` and target rows ``y``:
+
+``"mse"``
+    per-sample cost ``½‖ŷ − y‖²``; ``deltas[L-1] = (ŷ − y)/batch ⊙ f'(z)``
+    (for softmax: ``Jᵀ g`` row-wise, i.e. ``ŷ * (g − sum(g*ŷ))`` with
+    ``g = (ŷ − y)/batch``).  Any last activation.
+``"cross_entropy"``
+    needs a softmax last layer; per-sample cost ``−Σ_k y_k log ŷ_k``,
+    computed stably as ``−Σ_k y_k (z_k − logsumexp(z))``; ``Y`` is either
+    integer labels of shape ``(batch,)`` (meaning one-hot rows) or rows of
+    probabilities ``(batch, n_L)``; ``deltas[L-1] = (ŷ − y)/batch``.
+``"binary_cross_entropy"``
+    needs a sigmoid last layer (independent, multi-label outputs); per-element
+    cost ``−[y log ŷ + (1 − y) log(1 − ŷ)]``, computed stably as
+    ``softplus(z) − y z`` and summed over the outputs;
+    ``deltas[L-1] = (σ(z) − y)/batch``.
+
+Everything is computed in the floating dtype of the inputs: float32 inputs
+give float32 results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "Trace",
+    "activation_forward",
+    "activation_backward",
+    "loss_forward",
+    "loss_backward",
+    "forward",
+    "backward",
+    "one_hot",
+]
+
+#: Names of the activation functions.  All are element-wise except
+#: ``"softmax"`` (row-wise), which is allowed on the last layer only.
+ACTIVATIONS: tuple[str, ...] = (
+    "identity",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+    "gelu",
+    "softmax",
+)
+
+#: Names of the losses.
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "binary_cross_entropy")
+
+#: Slope of ``"leaky_relu"`` for ``z <= 0``.
+LEAKY_RELU_SLOPE = 0.01
+
+# Constants of the tanh form of GELU.  Python floats (not NumPy scalars), so
+# that float32 arrays stay float32.
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_A = 0.044715
+
+
+# ---------------------------------------------------------------------------
+# Small numerically stable building blocks
+# ---------------------------------------------------------------------------
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-z))`` without overflow for any sign.
+
+    With ``e = exp(-|z|)`` (always in ``(0, 1]``)::
+
+        σ(z) = 1 / (1 + e)   for z >= 0
+        σ(z) = e / (1 + e)   for z <  0
+    """
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    """``log(1 + exp(z))`` computed as ``max(z, 0) + log1p(exp(-|z|))``."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _logsumexp_rows(z: np.ndarray) -> np.ndarray:
+    """``log Σ_k exp(z_k)`` of each row, shape ``(batch, 1)``.
+
+    The row maximum ``m`` is subtracted first, so every ``exp`` is ``<= 1``.
+    """
+    m = np.max(z, axis=1, keepdims=True)
+    return m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
+
+
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax ``exp(z_k) / Σ_j exp(z_j)``, shifted by the row max."""
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    return e / np.sum(e, axis=1, keepdims=True)
+
+
+def _check_activation(name: str) -> None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected one of {ACTIVATIONS}")
+
+
+def _check_loss(name: str) -> None:
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; expected one of {LOSSES}")
+
+
+# ---------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------
+
+
+def activation_forward(name: str, S_in: np.ndarray) -> np.ndarray:
+    """Apply the activation ``f``: ``S_out = f(S_in)``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`.
+    S_in : ndarray, shape (batch, width)
+        Pre-activations (for softmax each row is one sample).  Element-wise
+        activations accept any shape.
+
+    Returns
+    -------
+    S_out : ndarray, same shape and dtype as `S_in`
+        ``identity``: ``z``;
+        ``sigmoid``: ``1 / (1 + exp(-z))`` (stable for both signs);
+        ``tanh``: ``tanh(z)``;
+        ``relu``: ``max(z, 0)``;
+        ``leaky_relu``: ``z`` if ``z > 0`` else ``0.01 z``;
+        ``elu``: ``z`` if ``z > 0`` else ``expm1(z)`` (alpha = 1);
+        ``softplus``: ``max(z, 0) + log1p(exp(-|z|))``;
+        ``gelu``: ``0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z³)))``;
+        ``softmax``: ``exp(z_k - max z) / Σ_j exp(z_j - max z)`` per row.
+    """
+    _check_activation(name)
+    z = np.asarray(S_in)
+    if name == "identity":
+        return z.copy()
+    if name == "sigmoid":
+        return _sigmoid(z)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, LEAKY_RELU_SLOPE * z)
+    if name == "elu":
+        # expm1 only sees z <= 0, so large positive z cannot overflow.
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+    if name == "softplus":
+        return _softplus(z)
+    if name == "gelu":
+        return 0.5 * z * (1.0 + np.tanh(_GELU_C * (z + _GELU_A * z**3)))
+    # softmax
+    if z.ndim != 2:
+        raise ValueError(f"softmax expects a 2-D (batch, width) array, got shape {z.shape}")
+    return _softmax_rows(z)
+
+
+def _elementwise_derivative(name: str, S_in: np.ndarray, S_out: np.ndarray) -> np.ndarray:
+    """``f'(S_in)`` for an element-wise activation (``S_out = f(S_in)`` is given
+    because some derivatives are simplest in terms of it)."""
+    z, s = S_in, S_out
+    if name == "identity":
+        return np.ones_like(z)
+    if name == "sigmoid":
+        return s * (1.0 - s)  # σ' = σ (1 − σ)
+    if name == "tanh":
+        return 1.0 - s * s  # tanh' = 1 − tanh²
+    if name == "relu":
+        return np.where(z > 0, 1.0, 0.0).astype(z.dtype)  # f'(0) = 0
+    if name == "leaky_relu":
+        return np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(z.dtype)  # f'(0) = 0.01
+    if name == "elu":
+        return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0))).astype(z.dtype)
+    if name == "softplus":
+        return _sigmoid(z)  # softplus' = σ
+    if name == "gelu":
+        # f = ½ z (1 + t),  t = tanh(u),  u = c (z + a z³)
+        # f' = ½ (1 + t) + ½ z (1 − t²) c (1 + 3 a z²)
+        t = np.tanh(_GELU_C * (z + _GELU_A * z**3))
+        du_dz = _GELU_C * (1.0 + 3.0 * _GELU_A * z * z)
+        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du_dz
+    raise ValueError(f"{name!r} is not an element-wise activation")
+
+
+def activation_backward(
+    name: str, dS_out: np.ndarray, S_in: np.ndarray, S_out: np.ndarray
+) -> np.ndarray:
+    """Pull a gradient back through the activation: ``dS_in`` from ``dS_out``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`.
+    dS_out : ndarray, shape (batch, width)
+        Gradient of the cost with respect to ``S_out``.
+    S_in : ndarray, shape (batch, width)
+        The pre-activations of the forward pass.
+    S_out : ndarray, shape (batch, width)
+        ``f(S_in)``, as returned by :func:`activation_forward`.
+
+    Returns
+    -------
+    dS_in : ndarray, shape (batch, width)
+        For element-wise ``f``: ``dS_out ⊙ f'(S_in)``.  For softmax, row by
+        row, ``Jᵀ dS_out`` with the Jacobian ``J = diag(s) − s sᵀ`` of
+        ``s = softmax(z)``, which simplifies to ``s ⊙ (dS_out − (dS_out · s))``.
+    """
+    _check_activation(name)
+    g = np.asarray(dS_out)
+    if name == "softmax":
+        s = np.asarray(S_out)
+        return s * (g - np.sum(g * s, axis=1, keepdims=True))
+    return g * _elementwise_derivative(name, np.asarray(S_in), np.asarray(S_out))
+
+
+# ---------------------------------------------------------------------------
+# Losses
+# ---------------------------------------------------------------------------
+
+
+def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """Rows of zeros with a single one at each label.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (batch,)
+        Class indices in ``[0, n_classes)``.
+    n_classes : int
+        Number of classes (columns).
+    dtype : dtype, optional
+        dtype of the result (default float64).
+
+    Returns
+    -------
+    ndarray, shape (batch, n_classes)
+        ``out[b, labels[b]] = 1``, all other entries 0.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes})")
+    out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
+
+
+def _is_labels(Y: np.ndarray) -> bool:
+    return Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)
+
+
+def _target_rows(name: str, S_out_last: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Targets as ``(batch, n_L)`` rows in the dtype of the output."""
+    Y = np.asarray(Y)
+    batch, width = S_out_last.shape
+    if _is_labels(Y):
+        if name != "cross_entropy":
+            raise ValueError(f"integer labels are only accepted by 'cross_entropy', not {name!r}")
+        if Y.shape[0] != batch:
+            raise ValueError(f"got {Y.shape[0]} labels for a batch of {batch}")
+        return one_hot(Y, width, dtype=S_out_last.dtype)
+    if Y.shape != (batch, width):
+        raise ValueError(f"targets of shape {Y.shape} do not match the output shape {(batch, width)}")
+    return Y.astype(S_out_last.dtype, copy=False)
+
+
+def loss_forward(
+    name: str, S_in_last: np.ndarray, S_out_last: np.ndarray, Y: np.ndarray
+) -> float:
+    """Cost of a batch: the mean over the batch of the per-sample cost.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LOSSES`.
+    S_in_last : ndarray, shape (batch, n_L)
+        Pre-activations ``z`` of the last layer (the logits; used by the
+        cross-entropies, which assume softmax resp. sigmoid).
+    S_out_last : ndarray, shape (batch, n_L)
+        Network output ``ŷ = f(z)`` (used by ``"mse"``).
+    Y : ndarray
+        Targets, shape ``(batch, n_L)``; for ``"cross_entropy"`` also integer
+        labels of shape ``(batch,)``.
+
+    Returns
+    -------
+    float
+        ``mse``: ``mean_b ½ Σ_k (ŷ_bk − y_bk)²``;
+        ``cross_entropy``: ``mean_b −Σ_k y_bk (z_bk − logsumexp(z_b))``;
+        ``binary_cross_entropy``: ``mean_b Σ_k softplus(z_bk) − y_bk z_bk``.
+    """
+    _check_loss(name)
+    z = np.asarray(S_in_last)
+    y_hat = np.asarray(S_out_last)
+    y = _target_rows(name, y_hat, Y)
+    if name == "mse":
+        per_sample = 0.5 * np.sum((y_hat - y) ** 2, axis=1)
+    elif name == "cross_entropy":
+        log_probs = z - _logsumexp_rows(z)  # log ŷ, without ever taking log(0)
+        per_sample = -np.sum(y * log_probs, axis=1)
+    else:  # binary_cross_entropy
+        # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z
+        per_sample = np.sum(_softplus(z) - y * z, axis=1)
+    return float(np.mean(per_sample))
+
+
+def loss_backward(
+    name: str, activation: str, S_in_last: np.ndarray, S_out_last: np.ndarray, Y: np.ndarray
+) -> np.ndarray:
+    """The last delta, ``deltas[L-1] = d cost / d S_in[L-1]``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LOSSES`.
+    activation : str
+        Activation of the last layer.  ``"cross_entropy"`` requires
+        ``"softmax"`` and ``"binary_cross_entropy"`` requires ``"sigmoid"``.
+    S_in_last, S_out_last : ndarray, shape (batch, n_L)
+        Pre-activations ``z`` and output ``ŷ = f(z)`` of the last layer.
+    Y : ndarray
+        Targets, as for :func:`loss_forward`.
+
+    Returns
+    -------
+    ndarray, shape (batch, n_L)
+        ``mse``: ``activation_backward(activation, (ŷ − y)/batch, z, ŷ)``,
+        i.e. ``(ŷ − y)/batch ⊙ f'(z)`` (``Jᵀ g`` row-wise for softmax);
+        ``cross_entropy``: ``(ŷ − y)/batch``;
+        ``binary_cross_entropy``: ``(σ(z) − y)/batch``.
+
+    Notes
+    -----
+    The cross-entropy delta ``(ŷ − y)/batch`` is the exact gradient when each
+    target row sums to 1 (one-hot rows or probability rows).
+    """
+    _check_loss(name)
+    _check_activation(activation)
+    z = np.asarray(S_in_last)
+    y_hat = np.asarray(S_out_last)
+    y = _target_rows(name, y_hat, Y)
+    batch = y_hat.shape[0]
+    if name == "mse":
+        g = (y_hat - y) / batch  # d cost / d ŷ
+        return activation_backward(activation, g, z, y_hat)
+    if name == "cross_entropy":
+        if activation != "softmax":
+            raise ValueError(f"'cross_entropy' needs a softmax last layer, not {activation!r}")
+        return (y_hat - y) / batch
+    # binary_cross_entropy
+    if activation != "sigmoid":
+        raise ValueError(f"'binary_cross_entropy' needs a sigmoid last layer, not {activation!r}")
+    return (y_hat - y) / batch  # ŷ = σ(z)
+
+
+# ---------------------------------------------------------------------------
+# The whole network
+# ---------------------------------------------------------------------------
+
+
+def _check_network(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    X: np.ndarray,
+) -> None:
+    if isinstance(activations, str):
+        raise TypeError("activations must be a sequence with one name per layer")
+    L = len(weights)
+    if L == 0:
+        raise ValueError("the network needs at least one layer")
+    if len(biases) != L or len(activations) != L:
+        raise ValueError(
+            f"got {L} weight matrices, {len(biases)} bias vectors and {len(activations)} activations"
+        )
+    for i, name in enumerate(activations):
+        _check_activation(name)
+        if name == "softmax" and i != L - 1:
+            raise ValueError(f"softmax is only allowed on the last layer, found on layer {i}")
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D (batch, sizes[0]) array, got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("the batch is empty")
+    width = X.shape[1]
+    for i, (W, B) in enumerate(zip(weights, biases)):
+        W, B = np.asarray(W), np.asarray(B)
+        if W.ndim != 2 or W.shape[1] != width or B.shape != (W.shape[0],):
+            raise ValueError(
+                f"layer {i}: W{W.shape} and B{B.shape} do not fit an input of width {width}"
+            )
+        width = W.shape[0]
+
+
+def forward(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    X: np.ndarray,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Forward pass of a batch.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray
+        ``W[i]``, shape ``(sizes[i+1], sizes[i])``.
+    biases : sequence of ndarray
+        ``B[i]``, shape ``(sizes[i+1],)``.
+    activations : sequence of str
+        One activation name per layer; ``"softmax"`` on the last layer only.
+    X : ndarray, shape (batch, sizes[0])
+        One sample per row.
+
+    Returns
+    -------
+    S_in, S_out : list of ndarray
+        Per layer, shape ``(batch, sizes[i+1])``::
+
+            S_in[i]  = S_out_prev @ W[i].T + B[i]
+            S_out[i] = f_i(S_in[i])
+
+        with ``S_out_prev = X`` for ``i = 0`` and ``S_out[i-1]`` otherwise.
+    """
+    X = np.asarray(X)
+    _check_network(weights, biases, activations, X)
+    S_in: list[np.ndarray] = []
+    S_out: list[np.ndarray] = []
+    S_out_prev = X
+    for W, B, f in zip(weights, biases, activations):
+        S_in.append(S_out_prev @ np.asarray(W).T + np.asarray(B))
+        S_out.append(activation_forward(f, S_in[-1]))
+        S_out_prev = S_out[-1]
+    return S_in, S_out
+
+
+@dataclass
+class Trace:
+    """Every intermediate quantity of one forward + backward pass.
+
+    Attributes
+    ----------
+    S_in, S_out : list of ndarray
+        Pre-activations and activations per layer, ``(batch, sizes[i+1])``.
+    deltas : list of ndarray
+        ``deltas[i] = d cost / d S_in[i]`` (includes the ``1/batch``).
+    dW : list of ndarray
+        ``d cost / d W[i]``, shape ``(sizes[i+1], sizes[i])``.
+    dB : list of ndarray
+        ``d cost / d B[i]``, shape ``(sizes[i+1],)``.
+    loss : float
+        Mean cost over the batch.
+    """
+
+    S_in: list[np.ndarray] = field(default_factory=list)
+    S_out: list[np.ndarray] = field(default_factory=list)
+    deltas: list[np.ndarray] = field(default_factory=list)
+    dW: list[np.ndarray] = field(default_factory=list)
+    dB: list[np.ndarray] = field(default_factory=list)
+    loss: float = 0.0
+
+
+def backward(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    loss: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+) -> Trace:
+    """Forward pass, cost and backpropagation of a batch.
+
+    Parameters
+    ----------
+    weights, biases, activations, X
+        As for :func:`forward`.
+    loss : str
+        One of :data:`LOSSES`.
+    Y : ndarray
+        Targets, as for :func:`loss_forward`.
+
+    Returns
+    -------
+    Trace
+        ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists indexed by
+        layer) and the mean cost ``loss``, where, going from the last layer
+        down::
+
+            deltas[L-1] = loss_backward(...)
+            (1) deltas[i] = (deltas[i+1] @ W[i+1]) * f_i'(S_in[i])
+            (2) dW[i]     = deltas[i].T @ S_out_prev
+            (3) dB[i]     = deltas[i].sum(axis=0)
+    """
+    _check_loss(loss)
+    X = np.asarray(X)
+    S_in, S_out = forward(weights, biases, activations, X)
+    L = len(weights)
+
+    cost = loss_forward(loss, S_in[L - 1], S_out[L - 1], Y)
+
+    deltas: list[np.ndarray] = [np.empty(0)] * L
+    deltas[L - 1] = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y)
+    for i in range(L - 2, -1, -1):
+        # (1)  deltas[i] = (deltas[i+1] @ W[i+1]) * f_i'(S_in[i])
+        back = deltas[i + 1] @ np.asarray(weights[i + 1])
+        deltas[i] = activation_backward(activations[i], back, S_in[i], S_out[i])
+
+    dW: list[np.ndarray] = []
+    dB: list[np.ndarray] = []
+    for i in range(L):
+        S_out_prev = X if i == 0 else S_out[i - 1]
+        dW.append(deltas[i].T @ S_out_prev)  # (2)
+        dB.append(deltas[i].sum(axis=0))  # (3)
+
+    return Trace(S_in=S_in, S_out=S_out, deltas=deltas, dW=dW, dB=dB, loss=cost)
