@@ -2,7 +2,7 @@ import Glibc
 
 /// A 64-byte aligned, zero-filled heap buffer that reports allocation failure instead of trapping,
 /// so an absurd size from the caller becomes a status, not a crash.
-final class Buffer<T: Scalar> {
+final class Buffer<T> {
     let base: UnsafeMutablePointer<T>
     let count: Int
 

@@ -36,10 +36,19 @@ public enum Target<T: Scalar> {
     }
 }
 
-// S_in and S_out are (rows, n), the last layer's; returns the SUM over these rows of the per-sample cost.
+// S_in and S_out are (rows, n), the last layer's, weights (rows) or nil for ones; returns the SUM over
+// these rows of the (weighted) per-sample cost.
 func lossForward<T: Scalar>(
-    _ loss: Loss, _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, _ y: Target<T>, rows: Int, n: Int
+    _ loss: Loss, _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, _ y: Target<T>,
+    weights: UnsafePointer<T>? = nil, rows: Int, n: Int
 ) -> Double {
+    if let weights {
+        var total = 0.0
+        for r in 0..<rows where weights[r] != 0 {
+            total += Double(weights[r]) * lossForward(loss, sIn + r * n, sOut + r * n, y.advanced(by: r, n: n), rows: 1, n: n)
+        }
+        return total
+    }
     var total = 0.0
     switch loss {
     case .mse:
@@ -78,14 +87,16 @@ func lossForward<T: Scalar>(
 }
 
 // delta, S_in and S_out are (rows, n), the last layer's: delta = dcost/dS_in for a cost that is the
-// mean over `batch` samples (so each row carries 1/batch).
+// sum over rows of weight · per-sample cost / `norm` (the mean over the batch: weights nil, norm = batch).
 func lossBackward<T: Scalar>(
     _ delta: UnsafeMutablePointer<T>, _ loss: Loss, _ f: Activation,
-    _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, _ y: Target<T>, rows: Int, n: Int, batch: Int
+    _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, _ y: Target<T>,
+    weights: UnsafePointer<T>? = nil, rows: Int, n: Int, norm: T
 ) {
-    let scale = 1 / T(batch)
-    // dcost/dS_out for MSE, and ŷ − y for the matching pairs: one formula, (ŷ − y)/batch.
+    let inv = 1 / norm
+    // dcost/dS_out for MSE, and ŷ − y for the matching pairs: one formula, (ŷ − y) · w / norm.
     for r in 0..<rows {
+        let scale = weights.map { $0[r] * inv } ?? inv
         for k in 0..<n { delta[r * n + k] = (sOut[r * n + k] - y.value(r, k, n: n)) * scale }
     }
     if loss == .mse {

@@ -55,6 +55,7 @@ public final class Network<T: Scalar> {
     let paramBuffer: Buffer<T>
     let gradBuffer: Buffer<T>
     var workspace: Workspace<T>?
+    var batchBuffer: BatchBuffer<T>?
 
     /// Rows per block when a call streams through a large batch: bounds the workspace to about
     /// `workspaceBudget` scalars while keeping GEMMs large.
@@ -114,8 +115,17 @@ public final class Network<T: Scalar> {
         return true
     }
 
-    /// Mean cost over the batch without touching the gradients. nil if the workspace cannot be allocated.
-    public func cost(_ x: UnsafePointer<T>, _ y: Target<T>, batch: Int) -> Double? {
+    /// Sum of the sample weights (the cost's normaliser), or the batch size without weights.
+    static func weightSum(_ weights: UnsafePointer<T>?, batch: Int) -> Double {
+        guard let weights else { return Double(batch) }
+        var s = 0.0
+        for r in 0..<batch { s += Double(weights[r]) }
+        return s
+    }
+
+    /// Mean cost over the batch (weighted by `weights` if given) without touching the gradients.
+    /// nil if the workspace cannot be allocated.
+    public func cost(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil, batch: Int) -> Double? {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
@@ -123,27 +133,31 @@ public final class Network<T: Scalar> {
         for start in stride(from: 0, to: batch, by: block) {
             let rows = min(block, batch - start)
             forwardBlock(ws, x + start * n0, rows: rows)
-            total += lossForward(loss, ws.sIn(last), ws.sOut(last), y.advanced(by: start, n: nL), rows: rows, n: nL)
+            total += lossForward(loss, ws.sIn(last), ws.sOut(last), y.advanced(by: start, n: nL),
+                                 weights: weights.map { $0 + start }, rows: rows, n: nL)
         }
-        return total / Double(batch)
+        return total / Self.weightSum(weights, batch: batch)
     }
 
     /// Forward and backward pass: fills the gradient buffer with dcost/dW^i, dcost/dB^i of the mean
     /// cost over the batch and returns that cost. `wholeBatch` keeps every row's S_in, S_out and δ in
     /// the workspace (for tracing) instead of streaming blocks. nil if the workspace cannot be allocated,
     /// in which case nothing was written.
-    public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, batch: Int, wholeBatch: Bool = false) -> Double? {
+    public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil,
+                         batch: Int, wholeBatch: Bool = false) -> Double? {
         let block = wholeBatch ? batch : min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
+        let norm = Self.weightSum(weights, batch: batch)
         var total = 0.0
         for start in stride(from: 0, to: batch, by: block) {
             let rows = min(block, batch - start), xs = x + start * n0, ys = y.advanced(by: start, n: nL)
+            let wRows = weights.map { $0 + start }
             forwardBlock(ws, xs, rows: rows)
-            total += lossForward(loss, ws.sIn(last), ws.sOut(last), ys, rows: rows, n: nL)
+            total += lossForward(loss, ws.sIn(last), ws.sOut(last), ys, weights: wRows, rows: rows, n: nL)
             // dcost/dS_in^n, per loss
             lossBackward(ws.delta(last), loss, activations[last], ws.sIn(last), ws.sOut(last), ys,
-                         rows: rows, n: nL, batch: batch)
+                         weights: wRows, rows: rows, n: nL, norm: T(norm))
             for i in stride(from: last, through: 0, by: -1) {
                 let prev = i == 0 ? xs : UnsafePointer(ws.sOut(i - 1))
                 // (2), (3), and δ W^(i+1) of (1) for the layer below
@@ -157,7 +171,7 @@ public final class Network<T: Scalar> {
                 }
             }
         }
-        return total / Double(batch)
+        return total / norm
     }
 
     public enum Quantity: Int32, Sendable { case sIn = 0, sOut, delta }

@@ -4,7 +4,7 @@ import _CBLAS
 import SwiftProp
 
 enum Status: Int32 {
-    case ok = 0, size, argument, label, memory, architecture, target
+    case ok = 0, size, argument, label, memory, architecture, target, nonFinite
 }
 
 private let blasMax = Int(Int32.max)
@@ -121,6 +121,63 @@ private func allFinite<T: Scalar>(_ x: UnsafePointer<T>?, _ count: Int) -> Int32
     return bad ? 0 : 1
 }
 
+// MARK: - Optimizers and training (generic bodies)
+
+/// hyper = [lr, momentum, nesterov (0/1), weight_decay, beta1, beta2, eps]
+private func optimizerCreate<T: Scalar>(_ type: T.Type, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                        _ handle: UnsafeMutableRawPointer?, _ kind: Int32, _ hyper: UnsafePointer<Double>?) -> Int32 {
+    guard let out, let handle, let hyper, let k = OptimizerKind(rawValue: kind) else { return Status.argument.rawValue }
+    let net: Network<T> = network(handle)
+    guard let opt = Optimizer<T>(kind: k, count: net.layout.count, lr: 0) else { return Status.memory.rawValue }
+    optimizerSet(opt, hyper)
+    out.pointee = Unmanaged.passRetained(opt).toOpaque()
+    return Status.ok.rawValue
+}
+
+private func optimizerSet<T: Scalar>(_ opt: Optimizer<T>, _ h: UnsafePointer<Double>) {
+    opt.lr = T(h[0]); opt.momentum = T(h[1]); opt.nesterov = h[2] != 0; opt.weightDecay = T(h[3])
+    opt.beta1 = T(h[4]); opt.beta2 = T(h[5]); opt.eps = T(h[6])
+}
+
+private func optimizer<T>(_ handle: UnsafeMutableRawPointer) -> Optimizer<T> {
+    Unmanaged<Optimizer<T>>.fromOpaque(handle).takeUnretainedValue()
+}
+
+private func optimizerStep<T: Scalar>(_ type: T.Type, _ opt: UnsafeMutableRawPointer?, _ handle: UnsafeMutableRawPointer?) -> Int32 {
+    guard let opt, let handle else { return Status.argument.rawValue }
+    let o: Optimizer<T> = optimizer(opt), net: Network<T> = network(handle)
+    guard o.count == net.layout.count else { return Status.size.rawValue }
+    o.step(net.params, net.grads)
+    return Status.ok.rawValue
+}
+
+private func train<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?,
+                              _ lossSum: UnsafeMutablePointer<Double>?, _ done: UnsafeMutablePointer<Int>?,
+                              _ x: UnsafePointer<T>?, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?,
+                              _ weights: UnsafePointer<T>?, _ n: Int, _ nIn: Int, _ nOut: Int,
+                              _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int,
+                              _ alpha: Double) -> Int32 {
+    guard let handle, let opt, let lossSum, let done, let x else { return Status.argument.rawValue }
+    let net: Network<T> = network(handle), o: Optimizer<T> = optimizer(opt)
+    guard o.count == net.layout.count, batchSize >= 1, batchSize <= n, first >= 0, count >= 0 else { return Status.size.rawValue }
+    let shapes = checkShapes(net, batch: n, nIn: nIn, nOut: nOut)
+    guard shapes == .ok else { return shapes.rawValue }
+    let (y, status) = target(net, dense: dense, labels: labels, batch: n)
+    guard let y else { return status.rawValue }
+    if let order {
+        for j in 0..<n where order[j] < 0 || order[j] >= Int64(n) { return Status.argument.rawValue }
+    }
+    var doneCount = 0
+    let result = net.train(x, y, weights: weights, n: n, order: order, batchSize: batchSize, first: first,
+                           count: count, optimizer: o, alpha: T(alpha), lossSum: &lossSum.pointee, done: &doneCount)
+    done.pointee = doneCount
+    switch result {
+    case .ok: return Status.ok.rawValue
+    case .memory: return Status.memory.rawValue
+    case .nonFinite: return Status.nonFinite.rawValue
+    }
+}
+
 // MARK: - Float
 
 @_cdecl("sp_network_create_f32")
@@ -168,6 +225,46 @@ public func sp_workspace_copy_f32(_ net: UnsafeMutableRawPointer?, _ out: Unsafe
 @_cdecl("sp_all_finite_f32")
 public func sp_all_finite_f32(_ x: UnsafePointer<Float>?, _ count: Int) -> Int32 { allFinite(x, count) }
 
+@_cdecl("sp_optimizer_create_f32")
+public func sp_optimizer_create_f32(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ net: UnsafeMutableRawPointer?, _ kind: Int32, _ hyper: UnsafePointer<Double>?) -> Int32 {
+    optimizerCreate(Float.self, out, net, kind, hyper)
+}
+@_cdecl("sp_optimizer_destroy_f32")
+public func sp_optimizer_destroy_f32(_ opt: UnsafeMutableRawPointer?) {
+    if let opt { Unmanaged<Optimizer<Float>>.fromOpaque(opt).release() }
+}
+@_cdecl("sp_optimizer_set_f32")
+public func sp_optimizer_set_f32(_ opt: UnsafeMutableRawPointer?, _ hyper: UnsafePointer<Double>?) -> Int32 {
+    guard let opt, let hyper else { return Status.argument.rawValue }
+    optimizerSet(optimizer(opt) as Optimizer<Float>, hyper)
+    return Status.ok.rawValue
+}
+@_cdecl("sp_optimizer_state_f32")
+public func sp_optimizer_state_f32(_ opt: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Float>? {
+    guard let opt else { return nil }
+    let o: Optimizer<Float> = optimizer(opt)
+    count?.pointee = o.stateCount
+    return o.state
+}
+@_cdecl("sp_optimizer_steps_f32")
+public func sp_optimizer_steps_f32(_ opt: UnsafeMutableRawPointer?, _ set: Int64) -> Int64 {
+    guard let opt else { return -1 }
+    let o: Optimizer<Float> = optimizer(opt)
+    if set >= 0 { o.t = Int(set) }
+    return Int64(o.t)
+}
+@_cdecl("sp_optimizer_step_f32")
+public func sp_optimizer_step_f32(_ opt: UnsafeMutableRawPointer?, _ net: UnsafeMutableRawPointer?) -> Int32 {
+    optimizerStep(Float.self, opt, net)
+}
+@_cdecl("sp_train_f32")
+public func sp_train_f32(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ lossSum: UnsafeMutablePointer<Double>?,
+                          _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                          _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Float>?, _ n: Int, _ nIn: Int, _ nOut: Int,
+                          _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
+    train(net, opt, lossSum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+}
+
 // MARK: - Double
 
 @_cdecl("sp_network_create_f64")
@@ -214,6 +311,46 @@ public func sp_workspace_copy_f64(_ net: UnsafeMutableRawPointer?, _ out: Unsafe
 }
 @_cdecl("sp_all_finite_f64")
 public func sp_all_finite_f64(_ x: UnsafePointer<Double>?, _ count: Int) -> Int32 { allFinite(x, count) }
+
+@_cdecl("sp_optimizer_create_f64")
+public func sp_optimizer_create_f64(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ net: UnsafeMutableRawPointer?, _ kind: Int32, _ hyper: UnsafePointer<Double>?) -> Int32 {
+    optimizerCreate(Double.self, out, net, kind, hyper)
+}
+@_cdecl("sp_optimizer_destroy_f64")
+public func sp_optimizer_destroy_f64(_ opt: UnsafeMutableRawPointer?) {
+    if let opt { Unmanaged<Optimizer<Double>>.fromOpaque(opt).release() }
+}
+@_cdecl("sp_optimizer_set_f64")
+public func sp_optimizer_set_f64(_ opt: UnsafeMutableRawPointer?, _ hyper: UnsafePointer<Double>?) -> Int32 {
+    guard let opt, let hyper else { return Status.argument.rawValue }
+    optimizerSet(optimizer(opt) as Optimizer<Double>, hyper)
+    return Status.ok.rawValue
+}
+@_cdecl("sp_optimizer_state_f64")
+public func sp_optimizer_state_f64(_ opt: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Double>? {
+    guard let opt else { return nil }
+    let o: Optimizer<Double> = optimizer(opt)
+    count?.pointee = o.stateCount
+    return o.state
+}
+@_cdecl("sp_optimizer_steps_f64")
+public func sp_optimizer_steps_f64(_ opt: UnsafeMutableRawPointer?, _ set: Int64) -> Int64 {
+    guard let opt else { return -1 }
+    let o: Optimizer<Double> = optimizer(opt)
+    if set >= 0 { o.t = Int(set) }
+    return Int64(o.t)
+}
+@_cdecl("sp_optimizer_step_f64")
+public func sp_optimizer_step_f64(_ opt: UnsafeMutableRawPointer?, _ net: UnsafeMutableRawPointer?) -> Int32 {
+    optimizerStep(Double.self, opt, net)
+}
+@_cdecl("sp_train_f64")
+public func sp_train_f64(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ lossSum: UnsafeMutablePointer<Double>?,
+                          _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?,
+                          _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?, _ n: Int, _ nIn: Int, _ nOut: Int,
+                          _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
+    train(net, opt, lossSum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+}
 
 // MARK: - BLAS threads
 

@@ -14,6 +14,7 @@ enum {
     SP_ERR_MEMORY = 4,     /* an allocation failed */
     SP_ERR_ARCH = 5,       /* softmax before the last layer, or a loss without its output activation */
     SP_ERR_TARGET = 6,     /* labels given for a loss other than cross-entropy */
+    SP_ERR_NONFINITE = 7,  /* training met a NaN/Inf loss or gradient; no step was taken for that batch */
 };
 
 /* Activation codes: identity 0, sigmoid 1, tanh 2, relu 3, leaky_relu 4, elu 5, softplus 6, gelu 7, softmax 8.
@@ -59,6 +60,33 @@ int32_t sp_workspace_copy_f64(void *net, double *out, int32_t quantity, intptr_t
 /* 1 if every one of the count values is finite, else 0. */
 int32_t sp_all_finite_f32(const float *x, intptr_t count);
 int32_t sp_all_finite_f64(const double *x, intptr_t count);
+
+/* Optimizers (kind: sgd 0, adam 1, adamw 2), hyper = {lr, momentum, nesterov 0/1, weight_decay, beta1, beta2, eps}.
+ * The state buffer (SGD: velocity; Adam/AdamW: m then v) has the parameters' layout. steps(opt, set):
+ * set >= 0 sets the step count; returns it. step(opt, net): one update of net's params from its grads.
+ * train: mini-batches first..first+count-1 of an epoch over n samples (batch b: rows
+ * order[b*batch_size ...], or in place when order is NULL; y dense or labels; weights may be NULL),
+ * each backward + L2 penalty alpha (weights only, / batch rows) + step. *loss_sum += batch loss * rows,
+ * *done = batches completed. SP_ERR_NONFINITE: batch first + *done had a NaN/Inf loss or gradient. */
+int32_t sp_optimizer_create_f32(void **out, void *net, int32_t kind, const double *hyper);
+void sp_optimizer_destroy_f32(void *opt);
+int32_t sp_optimizer_set_f32(void *opt, const double *hyper);
+float *sp_optimizer_state_f32(void *opt, intptr_t *count);
+int64_t sp_optimizer_steps_f32(void *opt, int64_t set);
+int32_t sp_optimizer_step_f32(void *opt, void *net);
+int32_t sp_train_f32(void *net, void *opt, double *loss_sum, intptr_t *done, const float *x, const float *y,
+                      const int64_t *labels, const float *weights, intptr_t n, intptr_t n_in, intptr_t n_out,
+                      const int64_t *order, intptr_t batch_size, intptr_t first, intptr_t count, double alpha);
+
+int32_t sp_optimizer_create_f64(void **out, void *net, int32_t kind, const double *hyper);
+void sp_optimizer_destroy_f64(void *opt);
+int32_t sp_optimizer_set_f64(void *opt, const double *hyper);
+double *sp_optimizer_state_f64(void *opt, intptr_t *count);
+int64_t sp_optimizer_steps_f64(void *opt, int64_t set);
+int32_t sp_optimizer_step_f64(void *opt, void *net);
+int32_t sp_train_f64(void *net, void *opt, double *loss_sum, intptr_t *done, const double *x, const double *y,
+                      const int64_t *labels, const double *weights, intptr_t n, intptr_t n_in, intptr_t n_out,
+                      const int64_t *order, intptr_t batch_size, intptr_t first, intptr_t count, double alpha);
 
 /* BLAS threads (OpenBLAS from scipy-openblas32). */
 void sp_set_num_threads(int32_t n);

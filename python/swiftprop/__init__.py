@@ -16,18 +16,20 @@ See :class:`Network` and :mod:`swiftprop.reference` (the same equations in plain
 # OpenBLAS (scipy-openblas32) must be loaded before the extension that links it.
 import scipy_openblas32 as _openblas  # noqa: F401
 
-from . import _core
-from ._network import ACTIVATIONS, LOSSES, Network, Trace
+from . import _core, optim
+from ._network import ACTIVATIONS, LOSSES, History, Network, Trace
 from ._threads import get_num_threads, set_num_threads, blas_corename
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "History",
     "LOSSES",
     "Network",
     "Trace",
     "blas_corename",
     "get_num_threads",
+    "optim",
     "set_num_threads",
 ]

@@ -9,6 +9,7 @@
 #define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION
 #include <numpy/arrayobject.h>
 #include <string.h>
+#include <time.h>
 
 #include "swiftprop.h"
 
@@ -37,6 +38,9 @@ raise_status(int32_t status, const char *what)
         break;
     case SP_ERR_TARGET:
         PyErr_Format(PyExc_ValueError, "%s: integer labels are only accepted with the cross_entropy loss", what);
+        break;
+    case SP_ERR_NONFINITE:
+        PyErr_Format(PyExc_FloatingPointError, "%s: the loss or a gradient became NaN or infinite", what);
         break;
     default:
         PyErr_Format(PyExc_RuntimeError, "%s: unexpected status %d from the Swift core", what, (int)status);
@@ -136,6 +140,8 @@ typedef struct {
 } NetObject;
 
 #define F32(self) ((self)->typenum == NPY_FLOAT32)
+
+static PyTypeObject NetType;
 
 /* Takes the network's lock without holding the GIL while waiting. */
 static void
@@ -452,7 +458,258 @@ done:
     return result;
 }
 
+/* ---- the Optimizer type ------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    void *handle;
+    NetObject *net;  /* strong reference: the optimizer's state has the network's layout */
+    int typenum;
+} OptObject;
+
+static PyTypeObject OptType;
+
+/* hyper: a sequence of 7 floats {lr, momentum, nesterov, weight_decay, beta1, beta2, eps}. */
+static int
+parse_hyper(PyObject *obj, double hyper[7])
+{
+    PyObject *seq = PySequence_Fast(obj, "hyper must be a sequence of 7 floats");
+    if (!seq) return 0;
+    if (PySequence_Fast_GET_SIZE(seq) != 7) {
+        PyErr_SetString(PyExc_ValueError, "hyper must have 7 entries");
+        Py_DECREF(seq);
+        return 0;
+    }
+    for (int k = 0; k < 7; k++) {
+        hyper[k] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, k));
+        if (hyper[k] == -1.0 && PyErr_Occurred()) { Py_DECREF(seq); return 0; }
+    }
+    Py_DECREF(seq);
+    return 1;
+}
+
+static int
+Opt_init(OptObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"net", "kind", "hyper", NULL};
+    NetObject *net;
+    int kind;
+    PyObject *hyper_obj;
+    double hyper[7];
+    if (self->handle) {
+        PyErr_SetString(PyExc_RuntimeError, "Optimizer is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!iO", kwlist, &NetType, &net, &kind, &hyper_obj)) return -1;
+    if (!check_ready(net) || !parse_hyper(hyper_obj, hyper)) return -1;
+    if (kind < 0 || kind > 2) {
+        PyErr_Format(PyExc_ValueError, "kind must be 0 (sgd), 1 (adam) or 2 (adamw), got %d", kind);
+        return -1;
+    }
+    void *handle = NULL;
+    int32_t status = net->typenum == NPY_FLOAT32 ? sp_optimizer_create_f32(&handle, net->handle, kind, hyper)
+                                                 : sp_optimizer_create_f64(&handle, net->handle, kind, hyper);
+    if (status != SP_OK) { raise_status(status, "Optimizer"); return -1; }
+    self->handle = handle;
+    self->typenum = net->typenum;
+    Py_INCREF(net);
+    self->net = net;
+    return 0;
+}
+
+static void
+Opt_dealloc(OptObject *self)
+{
+    if (self->handle) {
+        if (self->typenum == NPY_FLOAT32) sp_optimizer_destroy_f32(self->handle);
+        else sp_optimizer_destroy_f64(self->handle);
+    }
+    Py_XDECREF(self->net);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+opt_ready(OptObject *self)
+{
+    if (!self->handle) {
+        PyErr_SetString(PyExc_RuntimeError, "Optimizer is not initialised");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+Opt_set(OptObject *self, PyObject *hyper_obj)
+{
+    double hyper[7];
+    if (!opt_ready(self) || !parse_hyper(hyper_obj, hyper)) return NULL;
+    net_lock(self->net);
+    int32_t status = self->typenum == NPY_FLOAT32 ? sp_optimizer_set_f32(self->handle, hyper) : sp_optimizer_set_f64(self->handle, hyper);
+    PyThread_release_lock(self->net->lock);
+    if (status != SP_OK) return raise_status(status, "Optimizer.set");
+    Py_RETURN_NONE;
+}
+
+/* step(): one update of the network's parameters from its gradient buffer. */
+static PyObject *
+Opt_step(OptObject *self, PyObject *unused)
+{
+    if (!opt_ready(self)) return NULL;
+    int32_t status;
+    net_lock(self->net);
+    Py_BEGIN_ALLOW_THREADS
+    status = self->typenum == NPY_FLOAT32 ? sp_optimizer_step_f32(self->handle, self->net->handle)
+                                          : sp_optimizer_step_f64(self->handle, self->net->handle);
+    Py_END_ALLOW_THREADS
+    PyThread_release_lock(self->net->lock);
+    if (status != SP_OK) return raise_status(status, "Optimizer.step");
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Opt_get_state(OptObject *self, void *c)
+{
+    if (!opt_ready(self)) return NULL;
+    intptr_t count = 0;
+    void *data = self->typenum == NPY_FLOAT32 ? (void *)sp_optimizer_state_f32(self->handle, &count)
+                                              : (void *)sp_optimizer_state_f64(self->handle, &count);
+    npy_intp dims[1] = {(npy_intp)count};
+    PyObject *arr = PyArray_SimpleNewFromData(1, dims, self->typenum, data);
+    if (!arr) return NULL;
+    Py_INCREF(self);
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, (PyObject *)self) < 0) { Py_DECREF(arr); return NULL; }
+    return arr;
+}
+
+static PyObject *
+Opt_get_t(OptObject *self, void *c)
+{
+    if (!opt_ready(self)) return NULL;
+    return PyLong_FromLongLong(self->typenum == NPY_FLOAT32 ? sp_optimizer_steps_f32(self->handle, -1)
+                                                            : sp_optimizer_steps_f64(self->handle, -1));
+}
+
+static int
+Opt_set_t(OptObject *self, PyObject *value, void *c)
+{
+    if (!opt_ready(self)) return -1;
+    if (!value) { PyErr_SetString(PyExc_TypeError, "t cannot be deleted"); return -1; }
+    long long t = PyLong_AsLongLong(value);
+    if (t == -1 && PyErr_Occurred()) return -1;
+    if (t < 0) { PyErr_SetString(PyExc_ValueError, "t must be >= 0"); return -1; }
+    net_lock(self->net);
+    if (self->typenum == NPY_FLOAT32) sp_optimizer_steps_f32(self->handle, t);
+    else sp_optimizer_steps_f64(self->handle, t);
+    PyThread_release_lock(self->net->lock);
+    return 0;
+}
+
+static PyMethodDef Opt_methods[] = {
+    {"set", (PyCFunction)Opt_set, METH_O, "set(hyper): update the hyper-parameters."},
+    {"step", (PyCFunction)Opt_step, METH_NOARGS, "step(): update the network's parameters from its gradients."},
+    {NULL}
+};
+
+static PyGetSetDef Opt_getset[] = {
+    {"state", (getter)Opt_get_state, NULL, "1-D view of the optimizer state (zero-copy).", NULL},
+    {"t", (getter)Opt_get_t, (setter)Opt_set_t, "Number of steps taken.", NULL},
+    {NULL}
+};
+
+static PyTypeObject OptType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "swiftprop._core.Optimizer",
+    .tp_basicsize = sizeof(OptObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Optimizer(net, kind, hyper)\n\nLow-level optimizer state in Swift (use swiftprop.optim).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Opt_init,
+    .tp_dealloc = (destructor)Opt_dealloc,
+    .tp_methods = Opt_methods,
+    .tp_getset = Opt_getset,
+};
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches)
+ * One epoch of mini-batches in Swift. The GIL is taken back every ~50 ms to check for signals, so
+ * Ctrl-C stops training promptly, after a completed step. A NaN/Inf loss raises FloatingPointError
+ * with args (message, batch index); no step is taken for that batch. */
+static PyObject *
+Net_train(NetObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"opt", "X", "Y", "sample_weight", "order", "batch_size", "alpha", "check_finite", NULL};
+    OptObject *opt;
+    PyObject *x_obj, *y_obj, *w_obj = Py_None, *order_obj = Py_None;
+    Py_ssize_t batch_size = 32;
+    double alpha = 0.0;
+    int finite = 1;
+    PyArrayObject *x, *y, *w = NULL, *order = NULL;
+    if (!check_ready(self)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO|OOndp", kwlist, &OptType, &opt, &x_obj, &y_obj, &w_obj,
+                                     &order_obj, &batch_size, &alpha, &finite))
+        return NULL;
+    if (!opt_ready(opt)) return NULL;
+    if (opt->net != self) {
+        PyErr_SetString(PyExc_ValueError, "opt belongs to another network");
+        return NULL;
+    }
+    int labels = check_xy(self, x_obj, y_obj, finite, &x, &y);
+    if (labels < 0) return NULL;
+    npy_intp n = PyArray_DIM(x, 0);
+    if (w_obj != Py_None) {
+        w = check_array(w_obj, "sample_weight", self->typenum, 1, n, -1, 0);
+        if (!w || !check_finite(w, "sample_weight")) return NULL;
+    }
+    if (order_obj != Py_None) {
+        order = check_array(order_obj, "order", NPY_INT64, 1, n, -1, 0);
+        if (!order) return NULL;
+    }
+    if (batch_size < 1 || batch_size > n) {
+        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %zd], got %zd", (Py_ssize_t)n, batch_size);
+        return NULL;
+    }
+    Py_ssize_t n_batches = (n + batch_size - 1) / batch_size, first = 0, chunk = 1;
+    double loss_sum = 0.0;
+    const void *xd = PyArray_DATA(x), *yd = labels ? NULL : PyArray_DATA(y), *ld = labels ? PyArray_DATA(y) : NULL;
+    const void *wd = w ? PyArray_DATA(w) : NULL;
+    const int64_t *od = order ? PyArray_DATA(order) : NULL;
+    npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
+    while (first < n_batches) {
+        Py_ssize_t count = chunk < n_batches - first ? chunk : n_batches - first;
+        intptr_t done = 0;
+        int32_t status;
+        double t0 = now_seconds();
+        net_lock(self);
+        Py_BEGIN_ALLOW_THREADS
+        status = F32(self) ? sp_train_f32(self->handle, opt->handle, &loss_sum, &done, xd, yd, ld, wd, n, n_in, n_out, od, batch_size, first, count, alpha)
+                           : sp_train_f64(self->handle, opt->handle, &loss_sum, &done, xd, yd, ld, wd, n, n_in, n_out, od, batch_size, first, count, alpha);
+        Py_END_ALLOW_THREADS
+        PyThread_release_lock(self->lock);
+        first += done;
+        if (status == SP_ERR_NONFINITE) {
+            PyObject *exc_args = Py_BuildValue("(sn)", "the loss or a gradient became NaN or infinite", first);
+            if (exc_args) { PyErr_SetObject(PyExc_FloatingPointError, exc_args); Py_DECREF(exc_args); }
+            return NULL;
+        }
+        if (status != SP_OK) return raise_status(status, "train");
+        if (PyErr_CheckSignals() < 0) return NULL;
+        double elapsed = now_seconds() - t0;
+        if (elapsed < 0.02 && chunk < (1 << 20)) chunk *= 2;
+        else if (elapsed > 0.1 && chunk > 1) chunk /= 2;
+    }
+    return Py_BuildValue("(dn)", loss_sum, first);
+}
+
 static PyMethodDef Net_methods[] = {
+    {"train", (PyCFunction)(void (*)(void))Net_train, METH_VARARGS | METH_KEYWORDS,
+     "train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches)"},
     {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,
      "forward(X, out=None) -> ndarray\n\nS_out of the last layer for X (n, sizes[0])."},
     {"backward", (PyCFunction)(void (*)(void))Net_backward, METH_VARARGS | METH_KEYWORDS,
@@ -528,7 +785,7 @@ PyMODINIT_FUNC
 PyInit__core(void)
 {
     import_array();
-    if (PyType_Ready(&NetType) < 0) return NULL;
+    if (PyType_Ready(&NetType) < 0 || PyType_Ready(&OptType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m) return NULL;
     Py_INCREF(&NetType);
@@ -537,6 +794,11 @@ PyInit__core(void)
         Py_DECREF(m);
         return NULL;
     }
-    PyModule_AddIntConstant(m, "FLOAT32", NPY_FLOAT32);
+    Py_INCREF(&OptType);
+    if (PyModule_AddObject(m, "Optimizer", (PyObject *)&OptType) < 0) {
+        Py_DECREF(&OptType);
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

@@ -1,8 +1,9 @@
 """The user-facing Network: a thin layer over the C extension with friendly argument checks."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -43,6 +44,33 @@ class Trace:
     dW: list = field(default_factory=list)
     dB: list = field(default_factory=list)
     loss: float = 0.0
+
+
+@dataclass
+class History:
+    """What :meth:`Network.fit` measured, one entry per completed epoch.
+
+    Attributes
+    ----------
+    loss : list of float
+        Mean training cost over the epoch's mini-batches (weighted by their sizes, L2 term included).
+    val_loss : list of float
+        Cost on ``validation_data`` after each epoch (empty without validation data).
+    val_score : list of float
+        Accuracy (cross_entropy, binary_cross_entropy) or R² (mse) on ``validation_data``.
+    epoch_time : list of float
+        Seconds spent in each epoch's training (excluding validation).
+    """
+
+    loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_score: list = field(default_factory=list)
+    epoch_time: list = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Number of completed epochs."""
+        return len(self.loss)
 
 
 def _activation_name(name: Any, where: str) -> str:
@@ -360,6 +388,151 @@ class Network:
         return Trace(S_in=s_in, S_out=s_out, deltas=deltas,
                      dW=[g.copy() for g in self._weight_grads], dB=[g.copy() for g in self._bias_grads],
                      loss=loss)
+
+    def score(self, X: ArrayLike, Y: ArrayLike) -> float:
+        """Accuracy (cross_entropy: argmax vs label; binary_cross_entropy: ŷ > 0.5 per output) or,
+        for mse, the coefficient of determination R² averaged over outputs (as scikit-learn).
+
+        Parameters
+        ----------
+        X, Y : ndarray
+            As for :meth:`backward`.
+        """
+        X = self._input(X)
+        out = self.forward(X)
+        Y = self._target(Y, len(X))
+        if self._loss == "cross_entropy":
+            truth = Y if Y.ndim == 1 else Y.argmax(axis=1)
+            return float((out.argmax(axis=1) == truth).mean())
+        if self._loss == "binary_cross_entropy":
+            return float(((out > 0.5) == (Y > 0.5)).mean())
+        resid = ((Y - out) ** 2).sum(axis=0)
+        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = np.where(total > 0, 1 - resid / np.where(total > 0, total, 1), np.where(resid > 0, 0.0, 1.0))
+        return float(r2.mean())
+
+    def fit(
+        self,
+        X: ArrayLike,
+        Y: ArrayLike,
+        epochs: int = 1,
+        batch_size: int = 32,
+        optimizer: Any = None,
+        *,
+        shuffle: bool = True,
+        seed: Union[int, np.random.Generator, None] = None,
+        validation_data: Optional[tuple] = None,
+        callbacks: Iterable[Callable[..., Any]] = (),
+        sample_weight: Optional[ArrayLike] = None,
+        alpha: float = 0.0,
+        verbose: bool = False,
+    ) -> History:
+        """Train with mini-batch gradient steps; whole epochs run in Swift with the GIL released.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, sizes[0])
+            Read in place (zero-copy; C-contiguous, network dtype). Shuffled mini-batches are gathered
+            into a reused buffer, so X is never copied whole.
+        Y : ndarray
+            Targets, as for :meth:`backward`.
+        epochs : int, default 1
+        batch_size : int, default 32
+            Clipped to n_samples.
+        optimizer : swiftprop.optim.Optimizer, optional
+            Bound to this network; its state carries over between calls. Default: one
+            ``Adam(lr=0.001)`` kept by the network across ``fit`` calls.
+        shuffle : bool, default True
+            Visit the samples in a new random order each epoch.
+        seed : int or numpy.random.Generator, optional
+            Seed of the shuffling; same seed, data and thread count give bit-identical parameters.
+        validation_data : (X_val, Y_val), optional
+            Evaluated after each epoch into ``History.val_loss`` / ``val_score``.
+        callbacks : iterable of callables
+            Each called as ``callback(net, epoch, history)`` after every epoch; returning True stops.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights; a batch's cost is Σ w·cost / Σ w over its samples.
+        alpha : float, default 0
+            L2 penalty as scikit-learn's: ½·alpha·Σ‖W‖² / batch rows added to each batch's cost
+            (weights only, not biases).
+        verbose : bool, default False
+            Print one line per epoch.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        FloatingPointError
+            When the loss or a gradient becomes NaN or infinite; the parameters are those of the last
+            finite step. KeyboardInterrupt stops training within a fraction of a second, after a
+            completed step, and propagates.
+        """
+        from .optim import Adam, Optimizer
+
+        X = self._input(X)
+        n = X.shape[0] if X.ndim == 2 else 0
+        Y = self._target(Y, n)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+        if optimizer is None:
+            optimizer = getattr(self, "_default_optimizer", None) or Adam(self)
+            self._default_optimizer = optimizer
+        elif not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a swiftprop.optim optimizer, got {type(optimizer).__name__}")
+        elif optimizer.network is not self:
+            raise ValueError("optimizer was created for another network")
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+            if sample_weight.shape != (n,):
+                raise ValueError(f"sample_weight must have shape ({n},), got {sample_weight.shape}")
+            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any() or sample_weight.sum() <= 0:
+                raise ValueError("sample_weight must be finite, >= 0, with a positive sum")
+        if validation_data is not None:
+            try:
+                X_val, Y_val = validation_data
+            except (TypeError, ValueError):
+                raise TypeError("validation_data must be a pair (X_val, Y_val)") from None
+            X_val = self._input(X_val, "X_val")
+            Y_val = self._target(Y_val, len(X_val))
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            if not callable(cb):
+                raise TypeError(f"callbacks must be callables, got {type(cb).__name__}")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+        history = History()
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(n).astype(np.int64) if shuffle and n else None
+            start = time.perf_counter()
+            try:
+                loss_sum, _ = self._net.train(optimizer._opt, X, Y, sample_weight, order,
+                                              min(batch_size, max(n, 1)), float(alpha))
+            except FloatingPointError as e:
+                batch = e.args[1] if len(e.args) > 1 else "?"
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch}, batch {batch}: the loss or a gradient became NaN "
+                    f"or infinite with learning rate {optimizer.lr:g}; the parameters are those of the "
+                    f"last finite step (try a smaller learning rate or scaled inputs)") from None
+            history.epoch_time.append(time.perf_counter() - start)
+            history.loss.append(loss_sum / n)
+            if validation_data is not None:
+                history.val_loss.append(self.cost(X_val, Y_val))
+                history.val_score.append(self.score(X_val, Y_val))
+            if verbose:
+                line = f"epoch {epoch}/{epochs}  loss {history.loss[-1]:.6g}"
+                if history.val_loss:
+                    line += f"  val_loss {history.val_loss[-1]:.6g}  val_score {history.val_score[-1]:.4f}"
+                print(line + f"  ({history.epoch_time[-1]:.3f} s)", flush=True)
+            if any([bool(cb(self, epoch, history)) for cb in callbacks]):
+                break
+        return history
 
     # ---- Python protocol ----------------------------------------------------------------------
 

@@ -1,0 +1,94 @@
+import Glibc
+
+/// Optimizers: one fused pass over the flat parameter buffer per step, with their state in one
+/// buffer beside it (SGD: velocity; Adam, AdamW: first then second moments), same layout as the parameters.
+public enum OptimizerKind: Int32, Sendable {
+    case sgd = 0, adam, adamW
+}
+
+public final class Optimizer<T: Scalar> {
+    public let kind: OptimizerKind
+    public let count: Int
+    public var lr: T
+    public var momentum: T
+    public var nesterov: Bool
+    public var weightDecay: T
+    public var beta1: T
+    public var beta2: T
+    public var eps: T
+    /// Steps taken (Adam's bias correction uses it).
+    public var t: Int = 0
+    let stateBuffer: Buffer<T>
+
+    public var state: UnsafeMutablePointer<T> { stateBuffer.base }
+    public var stateCount: Int { stateBuffer.count }
+
+    /// nil when the state cannot be allocated.
+    public init?(kind: OptimizerKind, count: Int, lr: T, momentum: T = 0, nesterov: Bool = false,
+                 weightDecay: T = 0, beta1: T = 0.9, beta2: T = 0.999, eps: T = 1e-8) {
+        guard let buffer = Buffer<T>(count: kind == .sgd ? count : 2 * count) else { return nil }
+        self.kind = kind; self.count = count; self.lr = lr; self.momentum = momentum; self.nesterov = nesterov
+        self.weightDecay = weightDecay; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+        stateBuffer = buffer
+    }
+
+    /// One update of params from grads (both `count` long, the network's layout).
+    public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
+        t += 1
+        switch kind {
+        case .sgd: sgdStep(p, g)
+        case .adam, .adamW: adamStep(p, g)
+        }
+    }
+
+    // v ← μ v + (g + λ p);  p ← p − lr (nesterov ? g + λ p + μ v : v)
+    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
+        let v = state, lr = self.lr, mu = momentum, wd = weightDecay
+        if mu == 0 {
+            for j in 0..<count { p[j] -= lr * (g[j] + wd * p[j]) }
+            return
+        }
+        if nesterov {
+            for j in 0..<count {
+                let d = g[j] + wd * p[j]
+                let vj = mu * v[j] + d
+                v[j] = vj
+                p[j] -= lr * (d + mu * vj)
+            }
+        } else {
+            for j in 0..<count {
+                let vj = mu * v[j] + g[j] + wd * p[j]
+                v[j] = vj
+                p[j] -= lr * vj
+            }
+        }
+    }
+
+    // m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε)
+    // Adam adds λ p to g; AdamW instead decays p by lr·λ first (decoupled).
+    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
+        let m = state, v = state + count
+        let b1 = beta1, b2 = beta2, eps = self.eps
+        let c1 = 1 - power(b1, t), c2 = 1 - power(b2, t)
+        let stepSize = lr * T.sqrt(c2) / c1
+        let coupled: T = kind == .adam ? weightDecay : 0
+        let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
+        for j in 0..<count {
+            let d = g[j] + coupled * p[j]
+            let mj = b1 * m[j] + (1 - b1) * d
+            let vj = b2 * v[j] + (1 - b2) * d * d
+            m[j] = mj; v[j] = vj
+            p[j] = decay * p[j] - stepSize * mj / (T.sqrt(vj) + eps)
+        }
+    }
+
+    private func power(_ x: T, _ n: Int) -> T {
+        T(Glibc.pow(Double(x), Double(n)))
+    }
+
+    /// Zero the state and the step count.
+    public func reset() {
+        state.initialize(repeating: 0, count: stateCount)
+        t = 0
+    }
+}

@@ -1,0 +1,104 @@
+/// The training loop: mini-batches of an epoch, each a backward pass, the L2 penalty and an optimizer
+/// step, all in Swift. Shuffled batches are gathered into a buffer allocated once per batch size.
+
+/// Rows of one shuffled mini-batch.
+final class BatchBuffer<T: Scalar> {
+    let rows: Int
+    let x: Buffer<T>
+    let y: Buffer<T>
+    let labels: Buffer<Int64>
+    let weights: Buffer<T>
+
+    init?(rows: Int, nIn: Int, nOut: Int) {
+        let (nx, o1) = rows.multipliedReportingOverflow(by: nIn)
+        let (ny, o2) = rows.multipliedReportingOverflow(by: nOut)
+        guard !o1, !o2, let x = Buffer<T>(count: nx), let y = Buffer<T>(count: ny),
+              let labels = Buffer<Int64>(count: rows), let weights = Buffer<T>(count: rows)
+        else { return nil }
+        self.rows = rows; self.x = x; self.y = y; self.labels = labels; self.weights = weights
+    }
+}
+
+public enum TrainStatus: Equatable, Sendable {
+    case ok
+    /// The loss or a gradient of this batch (index within the epoch) was NaN or infinite; no step taken.
+    case nonFinite(batch: Int)
+    case memory
+}
+
+extension Network {
+    /// Adds the gradient of ½·alpha·Σ‖W^i‖²/rows (weights only: scikit-learn's alpha) to the gradient
+    /// buffer and returns the penalty.
+    func addL2(alpha: T, rows: Int) -> Double {
+        let c = alpha / T(rows)
+        var sum = 0.0
+        for i in 0..<layerCount {
+            let w = self.w(i), g = dW(i), count = sizes[i] * sizes[i + 1]
+            var s: T = 0
+            for j in 0..<count { s += w[j] * w[j]; g[j] += c * w[j] }
+            sum += Double(s)
+        }
+        return 0.5 * Double(c) * sum
+    }
+
+    /// Whether every gradient is finite.
+    func gradientsFinite() -> Bool {
+        let g = grads
+        for j in 0..<layout.count where !g[j].isFinite { return false }
+        return true
+    }
+
+    /// Trains on mini-batches first..<first+count of an epoch over n samples. Batch b holds samples
+    /// order[b·batchSize ..< min(n, (b+1)·batchSize)] (order nil: in place, no copy). Each batch:
+    /// backward, L2, optimizer step. Adds batch loss × rows to lossSum and the batches completed to done.
+    public func train(
+        _ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>?, n: Int,
+        order: UnsafePointer<Int64>?, batchSize: Int, first: Int, count: Int,
+        optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, done: inout Int
+    ) -> TrainStatus {
+        let n0 = sizes[0], nL = sizes[layerCount]
+        var gather: BatchBuffer<T>? = nil
+        if order != nil {
+            if let g = batchBuffer, g.rows >= batchSize {
+                gather = g
+            } else {
+                batchBuffer = nil
+                guard let g = BatchBuffer<T>(rows: batchSize, nIn: n0, nOut: nL) else { return .memory }
+                batchBuffer = g; gather = g
+            }
+        }
+        guard workspace(rows: min(batchSize, rowsPerBlock)) != nil else { return .memory }
+        for b in first..<(first + count) {
+            let start = b * batchSize, rows = min(batchSize, n - start)
+            guard rows > 0 else { break }
+            var xb = x + start * n0, yb = y.advanced(by: start, n: nL), wb = weights.map { $0 + start }
+            if let order, let g = gather {
+                let idx = order + start
+                for r in 0..<rows {
+                    let s = Int(idx[r])
+                    (g.x.base + r * n0).update(from: x + s * n0, count: n0)
+                }
+                xb = UnsafePointer(g.x.base)
+                switch y {
+                case .dense(let yd):
+                    for r in 0..<rows { (g.y.base + r * nL).update(from: yd + Int(idx[r]) * nL, count: nL) }
+                    yb = .dense(UnsafePointer(g.y.base))
+                case .labels(let l):
+                    for r in 0..<rows { g.labels.base[r] = l[Int(idx[r])] }
+                    yb = .labels(UnsafePointer(g.labels.base))
+                }
+                if let weights {
+                    for r in 0..<rows { g.weights.base[r] = weights[Int(idx[r])] }
+                    wb = UnsafePointer(g.weights.base)
+                }
+            }
+            guard var loss = backward(xb, yb, weights: wb, batch: rows) else { return .memory }
+            if alpha != 0 { loss += addL2(alpha: alpha, rows: rows) }
+            guard loss.isFinite, gradientsFinite() else { return .nonFinite(batch: b) }
+            optimizer.step(params, grads)
+            lossSum += loss * Double(rows)
+            done += 1
+        }
+        return .ok
+    }
+}
