@@ -68,6 +68,8 @@ public final class Network<T: Scalar> {
 
     /// nil for an invalid architecture (sizes < 1, softmax before the last layer, a loss whose output
     /// activation does not match) or when the buffers cannot be allocated.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func make(sizes: [Int], activations: [Activation], loss: Loss) -> Network<T>? {
         guard let layout = ParameterLayout(sizes: sizes), activations.count == sizes.count - 1,
               !activations.dropLast().contains(.softmax), loss.accepts(activations.last!),
@@ -105,6 +107,8 @@ public final class Network<T: Scalar> {
     }
 
     /// Forward pass. x is (batch, n_0), out is (batch, n_L). false if the workspace cannot be allocated.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func forward(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, batch: Int) -> Bool {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return false }
@@ -125,6 +129,8 @@ public final class Network<T: Scalar> {
 
     /// Mean cost over the batch (weighted by `weights` if given) without touching the gradients.
     /// nil if the workspace cannot be allocated.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func cost(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil, batch: Int) -> Double? {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
@@ -143,6 +149,8 @@ public final class Network<T: Scalar> {
     /// cost over the batch and returns that cost. `wholeBatch` keeps every row's S_in, S_out and δ in
     /// the workspace (for tracing) instead of streaming blocks. nil if the workspace cannot be allocated,
     /// in which case nothing was written.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil,
                          batch: Int, wholeBatch: Bool = false) -> Double? {
         let block = wholeBatch ? batch : min(batch, rowsPerBlock)

@@ -33,6 +33,8 @@ public final class Optimizer<T: Scalar> {
     }
 
     /// One update of params from grads (both `count` long, the network's layout).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
         t += 1
         switch kind {

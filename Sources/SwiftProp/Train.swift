@@ -51,6 +51,8 @@ extension Network {
     /// Trains on mini-batches first..<first+count of an epoch over n samples. Batch b holds samples
     /// order[b·batchSize ..< min(n, (b+1)·batchSize)] (order nil: in place, no copy). Each batch:
     /// backward, L2, optimizer step. Adds batch loss × rows to lossSum and the batches completed to done.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func train(
         _ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>?, n: Int,
         order: UnsafePointer<Int64>?, batchSize: Int, first: Int, count: Int,

@@ -297,6 +297,21 @@ Net_get_dtype(NetObject *self, void *c)
     return (PyObject *)PyArray_DescrFromType(self->typenum);
 }
 
+/* True if the array shares a byte with the network's parameter or gradient buffer. */
+static int
+overlaps_buffers(NetObject *self, PyArrayObject *a)
+{
+    intptr_t count = 0;
+    const char *bufs[2];
+    bufs[0] = F32(self) ? (const char *)sp_network_params_f32(self->handle, &count) : (const char *)sp_network_params_f64(self->handle, &count);
+    bufs[1] = F32(self) ? (const char *)sp_network_grads_f32(self->handle, &count) : (const char *)sp_network_grads_f64(self->handle, &count);
+    size_t nbytes = (size_t)count * (F32(self) ? 4 : 8);
+    const char *a0 = PyArray_BYTES(a), *a1 = a0 + PyArray_NBYTES(a);
+    for (int k = 0; k < 2; k++)
+        if (a0 < bufs[k] + nbytes && bufs[k] < a1) return 1;
+    return 0;
+}
+
 /* forward(X, out=None) -> out: X (n, sizes[0]) of the network's dtype; out (n, sizes[-1]) if given. */
 static PyObject *
 Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
@@ -320,6 +335,10 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
         if (!out) return NULL;
         if (overlap(out, x)) {
             PyErr_SetString(PyExc_ValueError, "out must not share memory with X");
+            return NULL;
+        }
+        if (overlaps_buffers(self, out)) {
+            PyErr_SetString(PyExc_ValueError, "out must not share memory with the network's parameters or gradients");
             return NULL;
         }
         Py_INCREF(out);
@@ -407,8 +426,8 @@ Net_backward(NetObject *self, PyObject *args, PyObject *kwds) { return loss_call
 static PyObject *
 Net_cost(NetObject *self, PyObject *args, PyObject *kwds) { return loss_call(self, args, kwds, 0, "cost"); }
 
-/* trace(X, Y) -> (cost, S_in, S_out, deltas): a whole-batch backward, then copies of every layer's
- * S_in, S_out and delta (lists of (n, sizes[i+1]) arrays). The gradient buffer holds dW, dB. */
+/* trace(X, Y) -> (cost, S_in, S_out, deltas, grads): a whole-batch backward, then copies of every
+ * layer's S_in, S_out and delta (lists of (n, sizes[i+1]) arrays) and of the gradient buffer. */
 static PyObject *
 Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
 {
@@ -422,8 +441,13 @@ Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
     if (labels < 0) return NULL;
     npy_intp batch = PyArray_DIM(x, 0);
     PyObject *lists[3] = {PyList_New(self->n_layers), PyList_New(self->n_layers), PyList_New(self->n_layers)};
-    PyObject *result = NULL;
+    PyObject *result = NULL, *grads = NULL;
     if (!lists[0] || !lists[1] || !lists[2]) goto done;
+    intptr_t n_params = 0;
+    void *grad_src = F32(self) ? (void *)sp_network_grads_f32(self->handle, &n_params) : (void *)sp_network_grads_f64(self->handle, &n_params);
+    npy_intp gdims[1] = {(npy_intp)n_params};
+    grads = PyArray_SimpleNew(1, gdims, self->typenum);
+    if (!grads) goto done;
     for (int q = 0; q < 3; q++) {
         for (Py_ssize_t i = 0; i < self->n_layers; i++) {
             npy_intp dims[2] = {batch, self->sizes[i + 1]};
@@ -447,11 +471,14 @@ Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
                                : sp_workspace_copy_f64(self->handle, dst, q, i, batch, self->sizes[i + 1]);
         }
     }
+    if (status == SP_OK)  /* dW, dB of this call, copied before another call can overwrite them */
+        memcpy(PyArray_DATA((PyArrayObject *)grads), grad_src, (size_t)PyArray_NBYTES((PyArrayObject *)grads));
     Py_END_ALLOW_THREADS
     PyThread_release_lock(self->lock);
     if (status != SP_OK) { raise_status(status, "trace"); goto done; }
-    result = Py_BuildValue("(dOOO)", cost, lists[0], lists[1], lists[2]);
+    result = Py_BuildValue("(dOOOO)", cost, lists[0], lists[1], lists[2], grads);
 done:
+    Py_XDECREF(grads);
     Py_XDECREF(lists[0]);
     Py_XDECREF(lists[1]);
     Py_XDECREF(lists[2]);
@@ -717,7 +744,7 @@ static PyMethodDef Net_methods[] = {
     {"cost", (PyCFunction)(void (*)(void))Net_cost, METH_VARARGS | METH_KEYWORDS,
      "cost(X, Y) -> float\n\nThe mean cost; gradients untouched."},
     {"trace", (PyCFunction)(void (*)(void))Net_trace, METH_VARARGS | METH_KEYWORDS,
-     "trace(X, Y) -> (cost, S_in, S_out, deltas)\n\nWhole-batch backward and copies of every layer's quantities."},
+     "trace(X, Y) -> (cost, S_in, S_out, deltas, grads)\n\nWhole-batch backward and copies of every layer's quantities and of the gradient buffer."},
     {NULL}
 };
 

@@ -146,6 +146,8 @@ class Network:
         if not isinstance(loss, str) or loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         n_layers = len(sizes) - 1
+        if activations is None or not isinstance(activations, (str, Sequence)):
+            raise TypeError(f"activations must be a name or a sequence of names, got {type(activations).__name__}")
         if isinstance(activations, str):
             hidden = _activation_name(activations, "activations")
             acts = [hidden] * (n_layers - 1) + [_OUTPUT_FOR_LOSS[loss]]
@@ -158,6 +160,8 @@ class Network:
         want = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
         if want and acts[-1] != want:
             raise ValueError(f"loss={loss!r} needs a {want} output layer, got activations[-1]={acts[-1]!r}")
+        if dtype is None:
+            raise TypeError("dtype must be float32 or float64, got None")
         try:
             dt = np.dtype(dtype)
         except TypeError:
@@ -187,19 +191,20 @@ class Network:
                 raise ValueError(f"sizes[{i}] must be >= 1, got {s}")
         return [int(s) for s in sizes]
 
+    def _split(self, buf: NDArray) -> tuple[tuple, tuple]:
+        """Per-layer (W, B) views of a buffer in the parameter layout."""
+        off = self._offsets
+        shapes = [(self._sizes[i + 1], self._sizes[i]) for i in range(self.n_layers)]
+        ws = tuple(buf[off[2 * i]: off[2 * i] + r * c].reshape(r, c) for i, (r, c) in enumerate(shapes))
+        bs = tuple(buf[off[2 * i + 1]: off[2 * i + 1] + r] for i, (r, _) in enumerate(shapes))
+        return ws, bs
+
     def _make_views(self) -> None:
+        self._offsets = self._net.offsets
         self._params = self._net.params
         self._grads = self._net.grads
-        off = self._net.offsets
-        shapes = [(self._sizes[i + 1], self._sizes[i]) for i in range(self.n_layers)]
-
-        def split(buf: NDArray) -> tuple[tuple, tuple]:
-            ws = tuple(buf[off[2 * i]: off[2 * i] + r * c].reshape(r, c) for i, (r, c) in enumerate(shapes))
-            bs = tuple(buf[off[2 * i + 1]: off[2 * i + 1] + r] for i, (r, _) in enumerate(shapes))
-            return ws, bs
-
-        self._weights, self._biases = split(self._params)
-        self._weight_grads, self._bias_grads = split(self._grads)
+        self._weights, self._biases = self._split(self._params)
+        self._weight_grads, self._bias_grads = self._split(self._grads)
 
     # ---- architecture -------------------------------------------------------------------------
 
@@ -302,10 +307,15 @@ class Network:
         """Y as the extension takes it: int64 labels (cross_entropy) or (n, n_outputs) rows."""
         labels = self._loss == "cross_entropy"
         if not isinstance(Y, np.ndarray):
-            Y = np.asarray(Y)
+            try:
+                Y = np.asarray(Y)
+            except ValueError as e:
+                raise TypeError(f"Y must be an array of numbers: {e}") from None
             if not (labels and Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)):
                 Y = self._input(Y.tolist(), "Y")
         n_out = self._sizes[-1]
+        if Y.ndim == 1 and not labels and n_out != 1:
+            raise ValueError(f"Y must have shape (n_samples, {n_out}) for loss={self._loss!r}, got {Y.shape}")
         if Y.ndim == 1 and labels:
             if not np.issubdtype(Y.dtype, np.integer):
                 raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
@@ -384,10 +394,9 @@ class Network:
             ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists of copies, one per layer) and ``loss``.
         """
         X = self._input(X)
-        loss, s_in, s_out, deltas = self._net.trace(X, self._target(Y, len(X)))
-        return Trace(S_in=s_in, S_out=s_out, deltas=deltas,
-                     dW=[g.copy() for g in self._weight_grads], dB=[g.copy() for g in self._bias_grads],
-                     loss=loss)
+        loss, s_in, s_out, deltas, grads = self._net.trace(X, self._target(Y, len(X)))
+        dW, dB = self._split(grads)
+        return Trace(S_in=s_in, S_out=s_out, deltas=deltas, dW=list(dW), dB=list(dB), loss=loss)
 
     def score(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Accuracy (cross_entropy: argmax vs label; binary_cross_entropy: ŷ > 0.5 per output) or,

@@ -1,6 +1,8 @@
 """Thread count of swiftprop's own OpenBLAS pool (separate from NumPy's)."""
 import os
 
+import numpy as np
+
 from . import _core
 
 
@@ -13,9 +15,9 @@ def set_num_threads(n: int) -> None:
         Number of threads, >= 1. NumPy has its own BLAS pool; keep the sum of both within
         the cores you have when you use them at the same time.
     """
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
-    _core.set_num_threads(n)
+    _core.set_num_threads(int(n))
 
 
 def get_num_threads() -> int:

@@ -390,7 +390,8 @@ def test_empty_x_is_value_error(ce_net, method):
 
 def test_empty_y_with_nonempty_x_is_value_error(ce_net):
     X, _ = _data(n=8)
-    _check_rejected(ce_net, lambda: ce_net.backward(X, np.empty(0, np.int64)), ValueError, r"Y")
+    _check_rejected(ce_net, lambda: ce_net.backward(X, np.empty(0, np.int64)), ValueError,
+                    r"Y \(labels\) must not be empty")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -448,7 +449,7 @@ def test_integer_labels_of_any_width_give_the_same_loss(ce_net):
 def test_integer_labels_rejected_for_mse():
     net = sp.Network([4, 5, 3], activations=["tanh", "identity"], loss="mse", seed=0)
     X, labels = _data(n=8)
-    _check_rejected(net, lambda: net.backward(X, labels), ValueError, r"integer labels are only accepted with the cross_entropy")
+    _check_rejected(net, lambda: net.backward(X, labels), ValueError, r"Y must have shape \(n_samples, 3\) for loss='mse'")
 
 
 def test_bad_target_values_are_value_error():
