@@ -20,44 +20,54 @@ public enum Activation: Int32, Sendable, CaseIterable {
     max(x, 0) + T.log1p(T.exp(-abs(x)))
 }
 
-// S_in and S_out are (rows, n): S_out = f(S_in)
+// S_in and S_out are (rows, n), bias is (n): S_in += bias (if given), then S_out = f(S_in), row by row so
+// each row is touched once while it is in cache (the bias add of the affine layer, fused with f).
 func activationForward<T: Scalar>(
-    _ sOut: UnsafeMutablePointer<T>, _ sIn: UnsafePointer<T>, rows: Int, n: Int, _ f: Activation
+    _ sOut: UnsafeMutablePointer<T>, _ sIn: UnsafeMutablePointer<T>, bias: UnsafePointer<T>? = nil,
+    rows: Int, n: Int, _ f: Activation
 ) {
-    let count = rows * n
+    for r in 0..<rows {
+        let z = sIn + r * n, y = sOut + r * n
+        if let bias {
+            for k in 0..<n { z[k] += bias[k] }
+        }
+        activationRow(y, z, n: n, f)
+    }
+}
+
+// z and y are (n): y = f(z) for one row (softmax needs the whole row).
+@inline(__always)
+func activationRow<T: Scalar>(_ y: UnsafeMutablePointer<T>, _ z: UnsafePointer<T>, n: Int, _ f: Activation) {
     switch f {
     case .identity:
-        if UnsafePointer(sOut) != sIn { sOut.update(from: sIn, count: count) }
+        if UnsafePointer(y) != z { y.update(from: z, count: n) }
     case .sigmoid:
-        for j in 0..<count { sOut[j] = sigmoid(sIn[j]) }
+        for k in 0..<n { y[k] = sigmoid(z[k]) }
     case .tanh:
-        for j in 0..<count { sOut[j] = T.tanh(sIn[j]) }
+        for k in 0..<n { y[k] = T.tanh(z[k]) }
     case .relu:
-        for j in 0..<count { sOut[j] = max(sIn[j], 0) }
+        for k in 0..<n { y[k] = max(z[k], 0) }
     case .leakyRelu:
         let a = T(leakySlope)
-        for j in 0..<count { let x = sIn[j]; sOut[j] = x > 0 ? x : a * x }
+        for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : a * x }
     case .elu:
-        for j in 0..<count { let x = sIn[j]; sOut[j] = x > 0 ? x : T.expm1(x) }
+        for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : T.expm1(x) }
     case .softplus:
-        for j in 0..<count { sOut[j] = softplus(sIn[j]) }
+        for k in 0..<n { y[k] = softplus(z[k]) }
     case .gelu:
         let c = T(geluC), a = T(geluA)
-        for j in 0..<count {
-            let x = sIn[j]
+        for k in 0..<n {
+            let x = z[k]
             let u: T = c * (x + a * x * x * x)
-            sOut[j] = x * (1 + T.tanh(u)) / 2
+            y[k] = x * (1 + T.tanh(u)) / 2
         }
     case .softmax:
-        for r in 0..<rows {
-            let z = sIn + r * n, y = sOut + r * n
-            var m = z[0]
-            for k in 1..<n { m = max(m, z[k]) }
-            var s: T = 0
-            for k in 0..<n { let e = T.exp(z[k] - m); y[k] = e; s += e }
-            let inv = 1 / s
-            for k in 0..<n { y[k] *= inv }
-        }
+        var m = z[0]
+        for k in 1..<n { m = max(m, z[k]) }
+        var s: T = 0
+        for k in 0..<n { let e = T.exp(z[k] - m); y[k] = e; s += e }
+        let inv = 1 / s
+        for k in 0..<n { y[k] *= inv }
     }
 }
 

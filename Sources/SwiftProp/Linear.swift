@@ -1,14 +1,13 @@
 /// The affine layer S_in = S_out_prev · Wᵀ + Bᵀ (samples are rows) and its gradients: equations (2),
 /// (3) and the matrix half of (1).
 
-// W is (nOut, nIn), x is (rows, nIn), y is (rows, nOut): y = x Wᵀ + b
+// W is (nOut, nIn), x is (rows, nIn), y is (rows, nOut): y = x Wᵀ, the matrix product of S_in = S_out_prev · Wᵀ + Bᵀ
+// (the bias is added by activationForward in the same pass as f).
 func linearForward<T: Scalar>(
-    _ y: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ b: UnsafePointer<T>,
-    rows: Int, nIn: Int, nOut: Int
+    _ y: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, rows: Int, nIn: Int, nOut: Int
 ) {
-    for r in 0..<rows { (y + r * nOut).update(from: b, count: nOut) }
     T.gemm(transA: false, transB: true, m: rows, n: nOut, k: nIn,
-           alpha: 1, a: x, lda: nIn, b: w, ldb: nIn, beta: 1, c: y, ldc: nOut)
+           alpha: 1, a: x, lda: nIn, b: w, ldb: nIn, beta: 0, c: y, ldc: nOut)
 }
 
 // W, dW are (nOut, nIn), x is (rows, nIn), delta is (rows, nOut), dx is (rows, nIn).

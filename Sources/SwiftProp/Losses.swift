@@ -97,7 +97,15 @@ func lossBackward<T: Scalar>(
     // dcost/dS_out for MSE, and ŷ − y for the matching pairs: one formula, (ŷ − y) · w / norm.
     for r in 0..<rows {
         let scale = weights.map { $0[r] * inv } ?? inv
-        for k in 0..<n { delta[r * n + k] = (sOut[r * n + k] - y.value(r, k, n: n)) * scale }
+        let d = delta + r * n, yHat = sOut + r * n
+        switch y {
+        case .dense(let t):
+            let tr = t + r * n
+            for k in 0..<n { d[k] = (yHat[k] - tr[k]) * scale }
+        case .labels(let l):
+            for k in 0..<n { d[k] = yHat[k] * scale }
+            d[Int(l[r])] -= scale
+        }
     }
     if loss == .mse {
         // dcost/dS_in = dcost/dS_out ⊙ f'(S_in) (softmax: its Jacobianᵀ)

@@ -100,9 +100,10 @@ public final class Network<T: Scalar> {
     func forwardBlock(_ ws: Workspace<T>, _ x: UnsafePointer<T>, rows: Int, out: UnsafeMutablePointer<T>? = nil) {
         for i in 0..<layerCount {
             let prev = i == 0 ? x : UnsafePointer(ws.sOut(i - 1))
-            linearForward(ws.sIn(i), prev, w(i), b(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
+            // S_in = S_out_prev · Wᵀ + Bᵀ, S_out = f(S_in): the GEMM, then bias and f fused in one pass
+            linearForward(ws.sIn(i), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
             let dst = (i == layerCount - 1 ? out : nil) ?? ws.sOut(i)
-            activationForward(dst, ws.sIn(i), rows: rows, n: sizes[i + 1], activations[i])
+            activationForward(dst, ws.sIn(i), bias: b(i), rows: rows, n: sizes[i + 1], activations[i])
         }
     }
 

@@ -569,3 +569,306 @@ def backward(
         dB.append(deltas[i].sum(axis=0))  # (3)
 
     return Trace(S_in=S_in, S_out=S_out, deltas=deltas, dW=dW, dB=dB, loss=cost)
+
+
+# ---------------------------------------------------------------------------
+# Optimizers and the training loop
+# ---------------------------------------------------------------------------
+#
+# The optimizers below update lists of NumPy arrays *in place*: ``params``,
+# ``grads`` and every state list are sequences of arrays of matching shapes
+# (any grouping works, since every update is element-wise; the training loop
+# below uses ``[W[0], B[0], W[1], B[1], ...]``, the order of swiftprop's flat
+# parameter buffer).  Arithmetic is done in the dtype of the arrays.
+
+__all__ += ["sgd_step", "adam_step", "train_epoch"]
+
+
+def _as_array_list(arrays, what: str) -> list[np.ndarray]:
+    """A list of ndarrays (a single ndarray counts as a list of one)."""
+    if isinstance(arrays, np.ndarray):
+        arrays = [arrays]
+    out = list(arrays)
+    for a in out:
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{what} must be ndarrays (updated in place), got {type(a).__name__}")
+    return out
+
+
+def _check_same_shapes(*groups: tuple[str, list[np.ndarray]]) -> None:
+    name0, first = groups[0]
+    for name, group in groups[1:]:
+        if len(group) != len(first) or any(a.shape != b.shape for a, b in zip(first, group)):
+            raise ValueError(f"{name} do not have the shapes of {name0}")
+
+
+def sgd_step(
+    params: Sequence[np.ndarray] | np.ndarray,
+    grads: Sequence[np.ndarray] | np.ndarray,
+    velocity: Sequence[np.ndarray] | np.ndarray,
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> None:
+    r"""One step of stochastic gradient descent, in place.
+
+    Parameters
+    ----------
+    params : ndarray or sequence of ndarray
+        Parameters ``p``, updated in place.
+    grads : ndarray or sequence of ndarray
+        Gradients ``g = d cost / d p``, same shapes as `params` (read only).
+    velocity : ndarray or sequence of ndarray
+        Momentum buffers ``v``, same shapes, updated in place (start at 0).
+        Untouched when ``momentum == 0``.
+    lr : float
+        Learning rate.
+    momentum : float, optional
+        Momentum ``μ`` (default 0).
+    nesterov : bool, optional
+        Nesterov momentum (default False).
+    weight_decay : float, optional
+        Coupled L2 decay ``λ`` (default 0), added to the gradient.
+
+    Notes
+    -----
+    With ``g' = g + λ p``::
+
+        μ = 0:       p ← p − lr · g'
+        otherwise:   v ← μ v + g'
+                     p ← p − lr · v                  (classical)
+                     p ← p − lr · (g' + μ v)         (Nesterov, with the new v)
+
+    as PyTorch's ``torch.optim.SGD`` (and swiftprop's ``optim.SGD``).
+    """
+    P = _as_array_list(params, "params")
+    G = _as_array_list(grads, "grads")
+    V = _as_array_list(velocity, "velocity")
+    _check_same_shapes(("params", P), ("grads", G), ("velocity", V))
+    for p, g, v in zip(P, G, V):
+        d = g + weight_decay * p  # g'
+        if momentum == 0:
+            p -= lr * d
+            continue
+        v *= momentum
+        v += d  # v ← μ v + g'
+        if nesterov:
+            p -= lr * (d + momentum * v)
+        else:
+            p -= lr * v
+
+
+def adam_step(
+    params: Sequence[np.ndarray] | np.ndarray,
+    grads: Sequence[np.ndarray] | np.ndarray,
+    m: Sequence[np.ndarray] | np.ndarray,
+    v: Sequence[np.ndarray] | np.ndarray,
+    t: int,
+    lr: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+) -> None:
+    r"""One step of Adam (or AdamW with ``decoupled=True``), in place.
+
+    Parameters
+    ----------
+    params : ndarray or sequence of ndarray
+        Parameters ``p``, updated in place.
+    grads : ndarray or sequence of ndarray
+        Gradients ``g``, same shapes as `params` (read only).
+    m, v : ndarray or sequence of ndarray
+        First and second moment estimates, same shapes, updated in place
+        (start at 0).
+    t : int
+        Number of this step, counting from 1 (used by the bias correction).
+    lr : float
+        Learning rate.
+    beta1, beta2 : float, optional
+        Decay rates of the moments (default 0.9, 0.999).
+    eps : float, optional
+        Added to ``sqrt(v)`` in the denominator (default 1e-8).
+    weight_decay : float, optional
+        ``λ`` (default 0).  Adam: coupled, added to the gradient.  AdamW:
+        decoupled, the parameters are scaled by ``1 − lr·λ`` instead.
+    decoupled : bool, optional
+        AdamW if True (default False).
+
+    Notes
+    -----
+    With ``d = g + λ p`` (Adam) or ``d = g`` (AdamW)::
+
+        m ← β1 m + (1 − β1) d
+        v ← β2 v + (1 − β2) d²
+        s = lr · sqrt(1 − β2^t) / (1 − β1^t)
+        p ← c · p − s · m / (sqrt(v) + eps)
+
+    with ``c = 1`` (Adam) or ``c = 1 − lr·λ`` (AdamW).  This is the form of
+    scikit-learn's ``solver='adam'`` (the bias correction folded into the
+    step size, ``eps`` outside it).
+    """
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
+        raise ValueError(f"t must be the step number, an int >= 1, got {t!r}")
+    P = _as_array_list(params, "params")
+    G = _as_array_list(grads, "grads")
+    M = _as_array_list(m, "m")
+    V = _as_array_list(v, "v")
+    _check_same_shapes(("params", P), ("grads", G), ("m", M), ("v", V))
+    step_size = lr * math.sqrt(1.0 - beta2 ** int(t)) / (1.0 - beta1 ** int(t))
+    coupled = 0.0 if decoupled else weight_decay
+    decay = 1.0 - lr * weight_decay if decoupled else 1.0
+    for p, g, mj, vj in zip(P, G, M, V):
+        d = g + coupled * p
+        mj *= beta1
+        mj += (1.0 - beta1) * d
+        vj *= beta2
+        vj += (1.0 - beta2) * d * d
+        update = step_size * mj / (np.sqrt(vj) + eps)
+        if decoupled:
+            p *= decay
+        p -= update
+
+
+def _weighted_batch_backward(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    loss: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray,
+) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+    """Cost ``Σ_b w_b c_b / Σ_b w_b`` of a batch and its gradients ``dW``, ``dB``.
+
+    The same equations as :func:`backward`, with the last delta's row ``b``
+    scaled by ``w_b / Σ w`` instead of ``1 / batch``.  Rows of weight 0 do not
+    enter the cost (so an infinite cost there does not make it NaN).
+    """
+    S_in, S_out = forward(weights, biases, activations, X)
+    L = len(weights)
+    batch = X.shape[0]
+    w = np.asarray(sample_weight)
+    norm = float(np.sum(w, dtype=np.float64))
+    per_sample = np.array(
+        [loss_forward(loss, S_in[L - 1][b : b + 1], S_out[L - 1][b : b + 1], Y[b : b + 1])
+         for b in range(batch)]
+    )
+    with np.errstate(all="ignore"):  # a batch of weight 0 has the undefined cost 0/0
+        cost = float(np.sum(np.where(w != 0, w * per_sample, 0.0)) / norm)
+        # loss_backward divides by the batch size; rescale row b to w_b / Σ w.
+        scale = (w.astype(np.float64) * batch / norm).astype(S_out[L - 1].dtype)
+        delta = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y) * scale[:, None]
+    deltas: list[np.ndarray] = [np.empty(0)] * L
+    deltas[L - 1] = delta
+    for i in range(L - 2, -1, -1):
+        back = deltas[i + 1] @ np.asarray(weights[i + 1])  # (1)
+        deltas[i] = activation_backward(activations[i], back, S_in[i], S_out[i])
+    dW = [deltas[i].T @ (X if i == 0 else S_out[i - 1]) for i in range(L)]  # (2)
+    dB = [deltas[i].sum(axis=0) for i in range(L)]  # (3)
+    return cost, dW, dB
+
+
+def train_epoch(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    loss: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    order: np.ndarray | None,
+    batch_size: int,
+    step_fn,
+    alpha: float = 0.0,
+    sample_weight: np.ndarray | None = None,
+) -> float:
+    r"""One epoch of mini-batch training, updating `weights` and `biases` in place.
+
+    Parameters
+    ----------
+    weights, biases : sequence of ndarray
+        ``W[i]`` and ``B[i]`` as for :func:`forward`; updated in place by
+        `step_fn`.
+    activations : sequence of str
+        One activation name per layer.
+    loss : str
+        One of :data:`LOSSES`.
+    X : ndarray, shape (n, sizes[0])
+        All training samples, one per row.
+    Y : ndarray
+        All targets, as for :func:`loss_forward` (``n`` rows or labels).
+    order : ndarray of int, shape (n,), or None
+        The order in which the samples are visited (a permutation of
+        ``range(n)``); None for ``0, 1, ..., n-1``.
+    batch_size : int
+        Rows per mini-batch; the last batch holds the remaining
+        ``n − (number of full batches)·batch_size`` rows.
+    step_fn : callable
+        ``step_fn(params, grads)`` with ``params = [W[0], B[0], W[1], B[1],
+        ...]`` and ``grads`` the matching gradients; it must update `params`
+        in place (e.g. a closure over :func:`sgd_step` or :func:`adam_step`).
+    alpha : float, optional
+        L2 penalty (default 0), as scikit-learn's: each batch of ``rows``
+        samples adds ``½·alpha·Σ_i ‖W[i]‖² / rows`` to its cost and
+        ``alpha·W[i] / rows`` to ``dW[i]`` (weights only, not biases).
+    sample_weight : ndarray, shape (n,), optional
+        Per-sample weights; a batch's cost is ``Σ w·c / Σ w`` over its
+        samples (and its gradient likewise) instead of the mean.
+
+    Returns
+    -------
+    float
+        ``Σ_batches (batch cost incl. the L2 term) · rows / n``, the epoch
+        loss as ``History.loss`` reports it.
+
+    Raises
+    ------
+    FloatingPointError
+        When a batch's cost (incl. L2) or one of its gradients is NaN or
+        infinite, with ``args == (message, batch index)``.  That batch takes
+        no step; the parameters are those after the previous batch.
+
+    Notes
+    -----
+    Batch ``b`` holds the samples ``order[b·batch_size : (b+1)·batch_size]``.
+    For each batch: cost and gradients (:func:`backward`, or the weighted
+    form), then the L2 term, then ``step_fn``.
+    """
+    X = np.asarray(X)
+    Y = np.asarray(Y)
+    n = X.shape[0]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    idx_all = np.arange(n) if order is None else np.asarray(order)
+    if idx_all.shape != (n,):
+        raise ValueError(f"order must have shape ({n},), got {idx_all.shape}")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {sample_weight.shape}")
+    W = list(weights)
+    B = list(biases)
+    L = len(W)
+    loss_sum = 0.0
+    n_batches = -(-n // batch_size)
+    for b in range(n_batches):
+        idx = idx_all[b * batch_size : (b + 1) * batch_size]
+        rows = len(idx)
+        xb, yb = X[idx], Y[idx]
+        if sample_weight is None:
+            tr = backward(W, B, activations, loss, xb, yb)
+            cost, dW, dB = tr.loss, tr.dW, tr.dB
+        else:
+            cost, dW, dB = _weighted_batch_backward(W, B, activations, loss, xb, yb, sample_weight[idx])
+        if alpha != 0:
+            c = alpha / rows
+            cost += 0.5 * c * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in W)
+            dW = [g + c * w for g, w in zip(dW, W)]
+        grads = [a for i in range(L) for a in (dW[i], dB[i])]
+        if not math.isfinite(cost) or not all(np.isfinite(g).all() for g in grads):
+            raise FloatingPointError("the loss or a gradient became NaN or infinite", b)
+        step_fn([a for i in range(L) for a in (W[i], B[i])], grads)
+        loss_sum += cost * rows
+    return loss_sum / n
