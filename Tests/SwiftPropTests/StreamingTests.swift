@@ -47,7 +47,7 @@ func checkStreaming<T: Scalar>(_: T.Type, _ a: Architecture) throws {
     for (name, other) in [("whole batch", whole), ("streamed again", again)] {
         #expect(abs(other.cost - streamed.cost) <= tol * abs(streamed.cost), "\(name) cost \(other.cost) vs \(streamed.cost)")
         let worst = worstRelativeError(other.grads, streamed.grads, floorFraction: 1e-3)
-        #expect(worst.error <= tol, "\(T.self) \(a.testDescription) \(name) vs streamed: \(worst)")
+        print("STW", T.self, name, worst.error, abs(other.cost - streamed.cost) / abs(streamed.cost)); #expect(worst.error <= tol, "\(T.self) \(a.testDescription) \(name) vs streamed: \(worst)")
     }
     #expect(abs(cost - streamed.cost) <= tol * abs(streamed.cost), "cost \(cost) vs backward \(streamed.cost)")
     // Every parameter of the wide layer received a gradient (none left at the sentinel 7).

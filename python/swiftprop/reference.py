@@ -857,15 +857,17 @@ def train_epoch(
         idx = idx_all[b * batch_size : (b + 1) * batch_size]
         rows = len(idx)
         xb, yb = X[idx], Y[idx]
-        if sample_weight is None:
-            tr = backward(W, B, activations, loss, xb, yb)
-            cost, dW, dB = tr.loss, tr.dW, tr.dB
-        else:
-            cost, dW, dB = _weighted_batch_backward(W, B, activations, loss, xb, yb, sample_weight[idx])
-        if alpha != 0:
-            c = alpha / rows
-            cost += 0.5 * c * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in W)
-            dW = [g + c * w for g, w in zip(dW, W)]
+        # overflow and NaN are reported below, as FloatingPointError with the batch index
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if sample_weight is None:
+                tr = backward(W, B, activations, loss, xb, yb)
+                cost, dW, dB = tr.loss, tr.dW, tr.dB
+            else:
+                cost, dW, dB = _weighted_batch_backward(W, B, activations, loss, xb, yb, sample_weight[idx])
+            if alpha != 0:
+                c = alpha / rows
+                cost += 0.5 * c * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in W)
+                dW = [g + c * w for g, w in zip(dW, W)]
         grads = [a for i in range(L) for a in (dW[i], dB[i])]
         if not math.isfinite(cost) or not all(np.isfinite(g).all() for g in grads):
             raise FloatingPointError("the loss or a gradient became NaN or infinite", b)

@@ -1,0 +1,416 @@
+"""swiftprop against its peers, side by side in one run.
+
+    python benchmarks/run.py            # full run (several minutes)
+    python benchmarks/run.py --quick    # tiny sizes, one repeat: checks the runner works (CI)
+
+Every measurement runs in a fresh Python process (so one library's thread pool or allocator state
+cannot slow another's), libraries alternate within each repeat, and the table reports the median
+over repeats. Peers are optional: each that is not installed is skipped with a note. The NumPy loop
+is swiftprop.reference (the same equations in plain NumPy) and is always there.
+
+Training step = forward + backward + plain SGD update, float32 unless stated. GFLOP/s counts
+6·batch·Σ n_i·n_(i+1) per step (forward, dW and the input gradient of every layer) and is shown as a
+percentage of the float32 GEMM peak measured in the same run (NumPy's OpenBLAS, 2048³, or 512³ with
+--quick).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+HERE = os.path.abspath(__file__)
+PEERS = ("swiftprop", "numpy", "jax", "torch", "sklearn")
+MNIST = [784, 256, 128, 10]
+DIGITS = [64, 32, 10]
+TINY = [4, 8, 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers: each runs in its own process and prints one JSON number (seconds, samples/s or MB).
+# ---------------------------------------------------------------------------------------------
+
+def _data(n, sizes, dtype, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, sizes[0]), dtype=np.float64).astype(dtype)
+    y = rng.integers(0, sizes[-1], n)
+    return X, y
+
+
+def _median_time(fn, repeat, number):
+    for _ in range(max(1, number // 10)):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t) / number)
+    return statistics.median(times)
+
+
+def _relu_glorot(sizes, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    Ws = [rng.uniform(-1, 1, (sizes[i + 1], sizes[i])) * np.sqrt(6 / (sizes[i] + sizes[i + 1]))
+          for i in range(len(sizes) - 1)]
+    Bs = [np.zeros(sizes[i + 1]) for i in range(len(sizes) - 1)]
+    return Ws, Bs
+
+
+class Swiftprop:
+    def __init__(self, sizes, dtype, lr=0.01):
+        import numpy as np
+        import swiftprop as sp
+
+        sp.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+        self.net = sp.Network(sizes, "relu", "cross_entropy", dtype=dtype, seed=0)
+        self.opt = sp.optim.SGD(self.net, lr=lr)
+        self.np = np
+
+    def step(self, X, y):
+        self.net.backward(X, y)
+        self.opt.step()
+
+    def epoch(self, X, y, batch):
+        self.net.fit(X, y, epochs=1, batch_size=batch, optimizer=self.opt, shuffle=True, seed=0)
+
+    def predict(self, X):
+        return self.net.forward(X)
+
+
+class NumpyLoop:
+    """The plain NumPy implementation of the same equations (swiftprop.reference)."""
+
+    def __init__(self, sizes, dtype, lr=0.01):
+        import numpy as np
+        from swiftprop import reference as R
+
+        self.R, self.np, self.lr = R, np, lr
+        Ws, Bs = _relu_glorot(sizes)
+        self.W = [w.astype(dtype) for w in Ws]
+        self.B = [b.astype(dtype) for b in Bs]
+        self.acts = ["relu"] * (len(sizes) - 2) + ["softmax"]
+
+    def step(self, X, y):
+        t = self.R.backward(self.W, self.B, self.acts, "cross_entropy", X, y)
+        for W, B, dW, dB in zip(self.W, self.B, t.dW, t.dB):
+            W -= self.lr * dW
+            B -= self.lr * dB
+
+    def epoch(self, X, y, batch):
+        order = self.np.random.default_rng(0).permutation(len(X))
+        for i in range(0, len(X), batch):
+            idx = order[i:i + batch]
+            self.step(X[idx], y[idx])
+
+    def predict(self, X):
+        return self.R.forward(self.W, self.B, self.acts, X)[1][-1]
+
+
+class Torch:
+    def __init__(self, sizes, dtype, lr=0.01):
+        import numpy as np
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+        self.torch = torch
+        layers = []
+        for i in range(len(sizes) - 1):
+            layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        tdtype = torch.float32 if np.dtype(dtype) == np.float32 else torch.float64
+        self.model = torch.nn.Sequential(*layers).to(tdtype)
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self, X, y):
+        self.opt.zero_grad(set_to_none=True)
+        self.loss(self.model(X), y).backward()
+        self.opt.step()
+
+    def convert(self, X, y):
+        return self.torch.from_numpy(X), self.torch.from_numpy(y)
+
+    def epoch(self, X, y, batch):
+        gen = self.torch.Generator().manual_seed(0)
+        order = self.torch.randperm(len(X), generator=gen)
+        for i in range(0, len(X), batch):
+            idx = order[i:i + batch]
+            self.step(X[idx], y[idx])
+
+    def predict(self, X):
+        with self.torch.no_grad():
+            return self.model(X)
+
+
+class Jax:
+    def __init__(self, sizes, dtype, lr=0.01):
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+
+        if np.dtype(dtype) == np.float64:
+            jax.config.update("jax_enable_x64", True)
+        self.jax, self.jnp, self.np = jax, jnp, np
+        Ws, Bs = _relu_glorot(sizes)
+        self.params = [(jnp.asarray(W.T.astype(dtype)), jnp.asarray(B.astype(dtype))) for W, B in zip(Ws, Bs)]
+
+        def forward(params, X):
+            h = X
+            for W, b in params[:-1]:
+                h = jax.nn.relu(h @ W + b)
+            W, b = params[-1]
+            return h @ W + b
+
+        def loss(params, X, y):
+            logits = forward(params, X)
+            return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(len(y)), y])
+
+        def step(params, X, y):
+            g = jax.grad(loss)(params, X, y)
+            return jax.tree_util.tree_map(lambda p, d: p - lr * d, params, g)
+
+        self._step = jax.jit(step, donate_argnums=0)
+        self._forward = jax.jit(forward)
+
+    def step(self, X, y):
+        self.params = self._step(self.params, X, y)
+        self.jax.block_until_ready(self.params)
+
+    def convert(self, X, y):
+        return self.jnp.asarray(X), self.jnp.asarray(y)
+
+    def epoch(self, X, y, batch):
+        order = self.np.random.default_rng(0).permutation(len(X))
+        for i in range(0, len(X), batch):
+            idx = order[i:i + batch]
+            self.params = self._step(self.params, X[idx], y[idx])
+        self.jax.block_until_ready(self.params)
+
+    def predict(self, X):
+        return self.jax.block_until_ready(self._forward(self.params, X))
+
+
+class Sklearn:
+    def __init__(self, sizes, dtype, lr=0.01):
+        import numpy as np
+        from sklearn.neural_network import MLPClassifier
+
+        self.np = np
+        self.sizes, self.lr = sizes, lr
+        self.classes = np.arange(sizes[-1])
+        self.make = lambda batch: MLPClassifier(
+            hidden_layer_sizes=tuple(sizes[1:-1]), solver="sgd", momentum=0.0, alpha=0.0,
+            learning_rate_init=lr, batch_size=batch, max_iter=1, shuffle=True, random_state=0, tol=0.0)
+        self.model = None
+
+    def step(self, X, y):
+        if self.model is None:
+            self.model = self.make(len(X))
+            self.model.partial_fit(X, y, classes=self.classes)
+        self.model.partial_fit(X, y)
+
+    def epoch(self, X, y, batch):
+        import warnings
+
+        model = self.make(batch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+
+    def predict(self, X):
+        if self.model is None:
+            self.model = self.make(200)
+            self.model.partial_fit(X[:200], self.np.arange(len(X[:200])) % self.sizes[-1], classes=self.classes)
+        return self.model.predict_proba(X)
+
+
+IMPLS = {"swiftprop": Swiftprop, "numpy": NumpyLoop, "torch": Torch, "jax": Jax, "sklearn": Sklearn}
+
+
+def worker(lib, case, args):
+    import numpy as np
+
+    dtype = np.float32 if args.get("dtype", "float32") == "float32" else np.float64
+    sizes = args.get("sizes", MNIST)
+    if case == "gemm":
+        n = args["n"]
+        a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+        t = _median_time(lambda: a @ a, args["repeat"], 3)
+        return 2 * n ** 3 / t / 1e9
+    impl = IMPLS[lib](sizes, dtype)
+    convert = getattr(impl, "convert", lambda X, y: (X, y))
+    if case == "step":
+        X, y = convert(*_data(args["batch"], sizes, dtype))
+        return _median_time(lambda: impl.step(X, y), args["repeat"], args["number"])
+    if case == "epoch":
+        X, y = convert(*_data(args["n"], sizes, dtype))
+        impl.epoch(X, y, args["batch"])  # warm-up (jit, workspaces)
+        return _median_time(lambda: impl.epoch(X, y, args["batch"]), args["repeat"], 1)
+    if case == "predict":
+        X, _ = convert(*_data(args["batch"], sizes, dtype))
+        t = _median_time(lambda: impl.predict(X), args["repeat"], args["number"])
+        return args["batch"] / t
+    if case == "tiny":
+        X, _ = convert(*_data(1, sizes, dtype))
+        return _median_time(lambda: impl.predict(X), args["repeat"], args["number"])
+    if case == "rss":
+        import resource
+
+        X, y = convert(*_data(args["n"], sizes, dtype))
+        impl.step(X[:args["batch"]], y[:args["batch"]])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        impl.epoch(X, y, args["batch"])
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return (after - before) / 1024.0  # MB (ru_maxrss is in KiB on Linux)
+    raise ValueError(case)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------------------------
+
+def available(lib):
+    module = {"numpy": "swiftprop.reference"}.get(lib, lib)
+    code = f"import {module}"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def measure(lib, case, args, timeout=900):
+    env = dict(os.environ)
+    cmd = [sys.executable, HERE, "--worker", lib, case, json.dumps(args)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"{lib} {case} failed:\n{r.stderr[-2000:]}")
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def cases(quick):
+    if quick:
+        n, reps = 2048, 1
+        return [
+            ("step 784-256-128-10 B=32", "step", dict(batch=32, number=5, repeat=2)),
+            ("epoch 784-256-128-10 B=128 (n=2048)", "epoch", dict(batch=128, n=n, repeat=1)),
+            ("epoch 64-32-10 B=32 (n=1797)", "epoch", dict(batch=32, n=1797, sizes=DIGITS, repeat=1)),
+            ("tiny forward 1x4-8-2", "tiny", dict(sizes=TINY, number=200, repeat=2)),
+            ("inference B=1024 (samples/s)", "predict", dict(batch=1024, number=3, repeat=2)),
+        ], 512, reps
+    return [
+        ("step 784-256-128-10 B=32", "step", dict(batch=32, number=200, repeat=7)),
+        ("step 784-256-128-10 B=128", "step", dict(batch=128, number=100, repeat=7)),
+        ("step 784-256-128-10 B=1024", "step", dict(batch=1024, number=20, repeat=7)),
+        ("step 784-256-128-10 B=128 float64", "step", dict(batch=128, number=50, repeat=7, dtype="float64")),
+        ("epoch 784-256-128-10 B=128 (n=60000)", "epoch", dict(batch=128, n=60000, repeat=3)),
+        ("epoch 784-256-128-10 B=32 (n=60000)", "epoch", dict(batch=32, n=60000, repeat=3)),
+        ("step 64-32-10 B=32", "step", dict(batch=32, sizes=DIGITS, number=1000, repeat=7)),
+        ("epoch 64-32-10 B=32 (n=1797)", "epoch", dict(batch=32, n=1797, sizes=DIGITS, repeat=7)),
+        ("tiny forward 1x4-8-2", "tiny", dict(sizes=TINY, number=20000, repeat=7)),
+        ("inference B=1024 (samples/s)", "predict", dict(batch=1024, number=50, repeat=7)),
+        ("peak RSS, one epoch B=128 (MB)", "rss", dict(batch=128, n=60000, repeat=1)),
+    ], 2048, 3
+
+
+def flops(args):
+    sizes = args.get("sizes", MNIST)
+    return 6 * args["batch"] * sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))
+
+
+def fmt(case, value):
+    if value is None:
+        return "—"
+    if case in ("step", "epoch"):
+        return f"{value * 1e3:.3f} ms"
+    if case == "tiny":
+        return f"{value * 1e6:.2f} µs"
+    if case == "predict":
+        return f"{value / 1e3:.0f} k/s"
+    if case == "rss":
+        return f"+{value:.1f} MB"
+    return f"{value:.3g}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (CI smoke test)")
+    ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
+    ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        lib, case, args = a.worker
+        print(worker(lib, case, json.loads(args)))
+        return
+
+    wanted = [p for p in a.peers.split(",") if p]
+    libs = []
+    for lib in wanted:
+        if lib not in IMPLS:
+            sys.exit(f"unknown peer {lib!r}")
+        if available(lib):
+            libs.append(lib)
+        else:
+            print(f"note: {lib} is not installed; skipped")
+    if "swiftprop" not in libs:
+        sys.exit("swiftprop is not importable: install it first (pip install .)")
+    if a.quick:
+        libs = [lib for lib in libs if lib in ("swiftprop", "numpy")]
+
+    table, gemm_n, reps = cases(a.quick)
+    peak = statistics.median(measure("numpy", "gemm", dict(n=gemm_n, repeat=3)) for _ in range(reps))
+    results = {}
+    for label, case, args in table:
+        vals = {lib: [] for lib in libs}
+        for r in range(reps):
+            order = libs[r % len(libs):] + libs[:r % len(libs)]  # alternate who goes first
+            for lib in order:
+                if case == "rss" and r > 0:
+                    continue
+                try:
+                    vals[lib].append(measure(lib, case, args))
+                except Exception as e:  # a peer failing must not hide the others
+                    print(f"note: {lib} failed on '{label}': {str(e).splitlines()[-1]}", file=sys.stderr)
+        results[label] = {lib: (statistics.median(v) if v else None) for lib, v in vals.items()}
+        print(f"  measured {label}", file=sys.stderr, flush=True)
+
+    higher_better = {"predict"}
+    print()
+    print(f"swiftprop benchmark, {date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; float32 GEMM peak {peak:.0f} GFLOP/s")
+    head = ["case"] + libs + ["best peer / swiftprop", "swiftprop % of GEMM peak"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for label, case, args in table:
+        row = results[label]
+        sp_v = row.get("swiftprop")
+        peers = {k: v for k, v in row.items() if k != "swiftprop" and v is not None}
+        ratio = "—"
+        if case == "rss":
+            ratio = "—"  # absolute growth matters here; compare the MB directly
+        elif sp_v and peers:
+            if case in higher_better:
+                best = max(peers, key=peers.get)
+                ratio = f"{sp_v / peers[best]:.2f}× ({best})"
+            else:
+                best = min(peers, key=peers.get)
+                ratio = f"{peers[best] / sp_v:.2f}× ({best})"
+        pct = "—"
+        if case == "step" and sp_v and args.get("dtype", "float32") == "float32":
+            pct = f"{flops(args) / sp_v / 1e9 / peak * 100:.0f} %"
+        print("| " + " | ".join([label] + [fmt(case, row.get(lib)) for lib in libs] + [ratio, pct]) + " |")
+    print()
+    print("best peer / swiftprop: > 1 means swiftprop is faster (for inference: swiftprop's throughput "
+          "over the best peer's).")
+
+
+if __name__ == "__main__":
+    main()
