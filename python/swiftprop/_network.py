@@ -1,6 +1,7 @@
 """The user-facing Network: a thin layer over the C extension with friendly argument checks."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
@@ -71,6 +72,23 @@ class History:
     def epochs(self) -> int:
         """Number of completed epochs."""
         return len(self.loss)
+
+
+def _progress_bar(total: int) -> Any:
+    """A tqdm.auto bar over epochs, or None without tqdm."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="epoch", desc="fit")
+
+
+def _epoch_summary(history: History) -> dict:
+    out = {"loss": f"{history.loss[-1]:.4g}"}
+    if history.val_loss:
+        out["val_loss"] = f"{history.val_loss[-1]:.4g}"
+        out["val_score"] = f"{history.val_score[-1]:.4f}"
+    return out
 
 
 def _activation_name(name: Any, where: str) -> str:
@@ -175,6 +193,8 @@ class Network:
         self._net = _core.Net(list(sizes), [ACTIVATIONS.index(a) for a in acts], LOSSES.index(loss), dt)
         self._make_views()
         self.init_params(seed)
+        #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.
+        self.optimizer: Any = None
 
     @staticmethod
     def _check_sizes(sizes: Any) -> list[int]:
@@ -435,6 +455,7 @@ class Network:
         sample_weight: Optional[ArrayLike] = None,
         alpha: float = 0.0,
         verbose: bool = False,
+        progress: bool = False,
     ) -> History:
         """Train with mini-batch gradient steps; whole epochs run in Swift with the GIL released.
 
@@ -449,8 +470,8 @@ class Network:
         batch_size : int, default 32
             Clipped to n_samples.
         optimizer : swiftprop.optim.Optimizer, optional
-            Bound to this network; its state carries over between calls. Default: one
-            ``Adam(lr=0.001)`` kept by the network across ``fit`` calls.
+            Bound to this network; its state carries over between calls. Default: :attr:`optimizer`,
+            the one the previous ``fit`` used, or a new ``Adam(lr=0.001)`` on the first call.
         shuffle : bool, default True
             Visit the samples in a new random order each epoch.
         seed : int or numpy.random.Generator, optional
@@ -466,6 +487,9 @@ class Network:
             (weights only, not biases).
         verbose : bool, default False
             Print one line per epoch.
+        progress : bool, default False
+            Show a progress bar over the epochs with the loss and validation score (``tqdm.auto``:
+            a widget in Jupyter, text in a terminal). Without tqdm installed, one line per epoch.
 
         Returns
         -------
@@ -491,8 +515,7 @@ class Network:
                 or not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
         if optimizer is None:
-            optimizer = getattr(self, "_default_optimizer", None) or Adam(self)
-            self._default_optimizer = optimizer
+            optimizer = self.optimizer if self.optimizer is not None else Adam(self)
         elif not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a swiftprop.optim optimizer, got {type(optimizer).__name__}")
         elif optimizer.network is not self:
@@ -515,33 +538,46 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"callbacks must be callables, got {type(cb).__name__}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.optimizer = optimizer
 
         history = History()
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(n).astype(np.int64) if shuffle and n else None
-            start = time.perf_counter()
-            try:
-                loss_sum, _ = self._net.train(optimizer._opt, X, Y, sample_weight, order,
-                                              min(batch_size, max(n, 1)), float(alpha))
-            except FloatingPointError as e:
-                batch = e.args[1] if len(e.args) > 1 else "?"
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch}, batch {batch}: the loss or a gradient became NaN "
-                    f"or infinite with learning rate {optimizer.lr:g}; the parameters are those of the "
-                    f"last finite step (try a smaller learning rate or scaled inputs)") from None
-            history.epoch_time.append(time.perf_counter() - start)
-            history.loss.append(loss_sum / n)
-            if validation_data is not None:
-                history.val_loss.append(self.cost(X_val, Y_val))
-                history.val_score.append(self.score(X_val, Y_val))
-            if verbose:
-                line = f"epoch {epoch}/{epochs}  loss {history.loss[-1]:.6g}"
-                if history.val_loss:
-                    line += f"  val_loss {history.val_loss[-1]:.6g}  val_score {history.val_score[-1]:.4f}"
-                print(line + f"  ({history.epoch_time[-1]:.3f} s)", flush=True)
-            if any([bool(cb(self, epoch, history)) for cb in callbacks]):
-                break
+        bar = _progress_bar(epochs) if progress else None
+        try:
+            for epoch in range(1, epochs + 1):
+                self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha, history)
+                if validation_data is not None:
+                    history.val_loss.append(self.cost(X_val, Y_val))
+                    history.val_score.append(self.score(X_val, Y_val))
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(_epoch_summary(history), refresh=False)
+                if verbose or (progress and bar is None):
+                    line = f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v}" for k, v in _epoch_summary(history).items())
+                    print(line + f"  ({history.epoch_time[-1]:.3f} s)", flush=True)
+                if any([bool(cb(self, epoch, history)) for cb in callbacks]):
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
         return history
+
+    def _fit_epoch(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, sample_weight: Optional[NDArray],
+                   shuffle: bool, rng: np.random.Generator, batch_size: int, alpha: float, history: History) -> None:
+        """One epoch of mini-batches in Swift; appends its loss and time to history."""
+        n = X.shape[0]
+        order = rng.permutation(n).astype(np.int64) if shuffle and n else None
+        start = time.perf_counter()
+        try:
+            loss_sum, _ = self._net.train(optimizer._opt, X, Y, sample_weight, order,
+                                          min(batch_size, max(n, 1)), float(alpha))
+        except FloatingPointError as e:
+            batch = e.args[1] if len(e.args) > 1 else "?"
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch}, batch {batch}: the loss or a gradient became NaN "
+                f"or infinite with learning rate {optimizer.lr:g}; the parameters are those of the "
+                f"last finite step (try a smaller learning rate or scaled inputs)") from None
+        history.epoch_time.append(time.perf_counter() - start)
+        history.loss.append(loss_sum / n)
 
     # ---- Python protocol ----------------------------------------------------------------------
 
@@ -550,10 +586,111 @@ class Network:
         return (f"Network(sizes={list(self._sizes)}, activations=[{layers}], loss={self._loss!r}, "
                 f"dtype={self.dtype.name}, n_params={self.n_params})")
 
+    def _repr_html_(self) -> str:
+        rows = []
+        for i, (W, f) in enumerate(zip(self._weights, self._activations)):
+            rows.append(f"<tr><td>{i + 1}</td><td>{W.shape[0]} × {W.shape[1]}</td><td>{f}</td>"
+                        f"<td>{W.size + W.shape[0]:,}</td></tr>")
+        nbytes = 2 * self._params.nbytes
+        return ("<div><b>swiftprop.Network</b> "
+                f"(loss <code>{self._loss}</code>, dtype <code>{self.dtype.name}</code>)"
+                "<table><thead><tr><th>layer</th><th>W shape (out × in)</th><th>activation</th>"
+                "<th>parameters</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+                f"{self.n_params:,} parameters; {nbytes / 2**20:.2f} MiB for parameters and gradients</div>")
+
+    # ---- persistence --------------------------------------------------------------------------
+
+    _FORMAT = "swiftprop.Network"
+    _VERSION = 1
+
+    def _state(self, params: NDArray) -> dict:
+        state = {"format": self._FORMAT, "version": self._VERSION, "sizes": list(self._sizes),
+                 "activations": list(self._activations), "loss": self._loss, "dtype": self.dtype.name,
+                 "params": params}
+        if self.optimizer is not None:
+            state["optimizer"] = self.optimizer._save()
+        return state
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Save architecture, dtype, parameters and :attr:`optimizer` state to a NumPy ``.npz`` file.
+
+        The file is written to a temporary name beside ``path`` and renamed over it, so an
+        interrupted save never destroys a previous file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; the ``.npz`` suffix is not added.
+        """
+        import json
+        import tempfile
+
+        state = self._state(self._params)
+        arrays = {"params": state.pop("params")}
+        opt = state.pop("optimizer", None)
+        if opt is not None:
+            arrays["optimizer_state"] = opt.pop("state")
+            state["optimizer"] = opt
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".swiftprop-", suffix=".npz.tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, meta=np.array(json.dumps(state)), **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Network":
+        """Load a network written by :meth:`save` (bit-exact parameters and optimizer state).
+
+        Raises
+        ------
+        ValueError
+            If the file is truncated, corrupt, or not a swiftprop network file.
+        """
+        import json
+        import zipfile
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {k: data[k] for k in data.files if k != "meta"}
+        except (zipfile.BadZipFile, EOFError, KeyError, OSError, ValueError, json.JSONDecodeError) as e:
+            if isinstance(e, FileNotFoundError):
+                raise
+            raise ValueError(f"{path!s} is not a readable swiftprop network file: {e}") from None
+        if not isinstance(meta, dict) or meta.get("format") != cls._FORMAT:
+            raise ValueError(f"{path!s} is not a swiftprop network file")
+        if meta.get("version") != cls._VERSION:
+            raise ValueError(f"{path!s}: unsupported swiftprop file version {meta.get('version')!r}")
+        meta["params"] = arrays.get("params")
+        if "optimizer" in meta:
+            meta["optimizer"]["state"] = arrays.get("optimizer_state")
+        net = cls.__new__(cls)
+        try:
+            net.__setstate__(meta)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path!s}: invalid swiftprop network file: {e}") from None
+        return net
+
     def __getstate__(self) -> dict:
-        return {"sizes": self._sizes, "activations": self._activations, "loss": self._loss,
-                "dtype": self.dtype.name, "params": self._params.copy()}
+        return self._state(self._params.copy())
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"])
-        self._params[...] = state["params"]
+        Network.__init__(self, state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"])
+        params = state["params"]
+        if not isinstance(params, np.ndarray) or params.shape != self._params.shape or params.dtype != self.dtype:
+            raise ValueError(f"params must be a {self.dtype} array of shape {self._params.shape}")
+        self._params[...] = params
+        if state.get("optimizer") is not None:
+            from .optim import Optimizer
+
+            self.optimizer = Optimizer._restore(self, state["optimizer"])

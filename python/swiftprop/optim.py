@@ -85,6 +85,35 @@ class Optimizer:
         self._opt.state[...] = 0
         self._opt.t = 0
 
+    def _save(self) -> dict:
+        """Everything needed to rebuild this optimizer on a copy of its network."""
+        return {"class": type(self).__name__, "kwargs": self._describe(), "t": self.t,
+                "state": self._opt.state.copy()}
+
+    @staticmethod
+    def _restore(net: Any, saved: dict) -> "Optimizer":
+        classes = {c.__name__: c for c in (SGD, Adam, AdamW)}
+        cls = classes.get(str(saved.get("class")))
+        if cls is None:
+            raise ValueError(f"unknown optimizer {saved.get('class')!r}")
+        kwargs = dict(saved["kwargs"])
+        if "betas" in kwargs:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        opt = cls(net, **kwargs)
+        state = saved["state"]
+        if not isinstance(state, np.ndarray) or state.shape != opt._opt.state.shape:
+            raise ValueError("optimizer state does not match the network")
+        opt._opt.state[...] = state
+        opt._opt.t = int(saved["t"])
+        return opt
+
+    def __getstate__(self) -> dict:
+        return {"network": self._network, "saved": self._save()}
+
+    def __setstate__(self, state: dict) -> None:
+        restored = Optimizer._restore(state["network"], state["saved"])
+        self.__dict__.update(restored.__dict__)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())
         return f"{type(self).__name__}({args})"
