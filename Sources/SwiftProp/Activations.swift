@@ -28,9 +28,7 @@ func activationForward<T: Scalar>(
 ) {
     for r in 0..<rows {
         let z = sIn + r * n, y = sOut + r * n
-        if let bias {
-            for k in 0..<n { z[k] += bias[k] }
-        }
+        if let bias { addInPlace(z, bias, n: n) }
         activationRow(y, z, n: n, f)
     }
 }
@@ -46,10 +44,12 @@ func activationRow<T: Scalar>(_ y: UnsafeMutablePointer<T>, _ z: UnsafePointer<T
     case .tanh:
         for k in 0..<n { y[k] = T.tanh(z[k]) }
     case .relu:
-        for k in 0..<n { y[k] = max(z[k], 0) }
+        forEach8(n, { k in let x = load8(z, k); store8(x.replacing(with: 0, where: .!(x .> 0)), y, k) },
+                 { k in y[k] = z[k] > 0 ? z[k] : 0 })
     case .leakyRelu:
         let a = T(leakySlope)
-        for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : a * x }
+        forEach8(n, { k in let x = load8(z, k); store8(x.replacing(with: a * x, where: .!(x .> 0)), y, k) },
+                 { k in let x = z[k]; y[k] = x > 0 ? x : a * x })
     case .elu:
         for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : T.expm1(x) }
     case .softplus:
@@ -82,16 +82,26 @@ func activationBackward<T: Scalar>(
     case .identity:
         if UnsafePointer(dSIn) != dSOut { dSIn.update(from: dSOut, count: count) }
     case .sigmoid:
-        for j in 0..<count { let y = sOut[j]; dSIn[j] = dSOut[j] * y * (1 - y) }
+        forEach8(count, { j in let y = load8(sOut, j); store8(load8(dSOut, j) * y * (1 - y), dSIn, j) },
+                 { j in let y = sOut[j]; dSIn[j] = dSOut[j] * y * (1 - y) })
     case .tanh:
-        for j in 0..<count { let y = sOut[j]; dSIn[j] = dSOut[j] * (1 - y * y) }
+        forEach8(count, { j in let y = load8(sOut, j); store8(load8(dSOut, j) * (1 - y * y), dSIn, j) },
+                 { j in let y = sOut[j]; dSIn[j] = dSOut[j] * (1 - y * y) })
     case .relu:
-        for j in 0..<count { dSIn[j] = sIn[j] > 0 ? dSOut[j] : 0 }
+        forEach8(count, { j in
+            store8(load8(dSOut, j).replacing(with: 0, where: .!(load8(sIn, j) .> 0)), dSIn, j)
+        }, { j in dSIn[j] = sIn[j] > 0 ? dSOut[j] : 0 })
     case .leakyRelu:
         let a = T(leakySlope)
-        for j in 0..<count { dSIn[j] = sIn[j] > 0 ? dSOut[j] : a * dSOut[j] }
+        forEach8(count, { j in
+            let g = load8(dSOut, j)
+            store8(g.replacing(with: a * g, where: .!(load8(sIn, j) .> 0)), dSIn, j)
+        }, { j in dSIn[j] = sIn[j] > 0 ? dSOut[j] : a * dSOut[j] })
     case .elu:
-        for j in 0..<count { dSIn[j] = sIn[j] > 0 ? dSOut[j] : dSOut[j] * (sOut[j] + 1) }
+        forEach8(count, { j in
+            let g = load8(dSOut, j)
+            store8(g.replacing(with: g * (load8(sOut, j) + 1), where: .!(load8(sIn, j) .> 0)), dSIn, j)
+        }, { j in dSIn[j] = sIn[j] > 0 ? dSOut[j] : dSOut[j] * (sOut[j] + 1) })
     case .softplus:
         for j in 0..<count { dSIn[j] = dSOut[j] * sigmoid(sIn[j]) }
     case .gelu:

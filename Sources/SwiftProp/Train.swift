@@ -43,9 +43,7 @@ extension Network {
 
     /// Whether every gradient is finite.
     func gradientsFinite() -> Bool {
-        let g = grads
-        for j in 0..<layout.count where !g[j].isFinite { return false }
-        return true
+        allFinite(grads, count: layout.count)
     }
 
     /// Trains on mini-batches first..<first+count of an epoch over n samples. Batch b holds samples

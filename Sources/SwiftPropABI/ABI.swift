@@ -116,9 +116,7 @@ private func workspaceCopy<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ out:
 
 private func allFinite<T: Scalar>(_ x: UnsafePointer<T>?, _ count: Int) -> Int32 {
     guard let x, count >= 0 else { return 0 }
-    var bad = false
-    for j in 0..<count where !x[j].isFinite { bad = true; break }
-    return bad ? 0 : 1
+    return SwiftProp.allFinite(x, count: count) ? 1 : 0
 }
 
 // MARK: - Optimizers and training (generic bodies)

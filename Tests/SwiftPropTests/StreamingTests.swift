@@ -42,12 +42,13 @@ func checkStreaming<T: Scalar>(_: T.Type, _ a: Architecture) throws {
     let again = try run(wholeBatch: false)  // streaming through the larger, reused workspace
     let cost = try #require(net.cost(x, target, weights: weights, batch: a.batch))
 
-    // Same sums in a different order: agreement to rounding of the accumulation.
-    let tol = T.significandBitCount < Double.significandBitCount ? 1e-4 : 1e-12
+    // Same sums in a different order: agreement to rounding of the accumulation (observed: Float
+    // ~6e-5, Double ~1e-13 on the worst entry; a lost or doubled block is an O(10%) error).
+    let tol = T.significandBitCount < Double.significandBitCount ? 1e-3 : 1e-11
     for (name, other) in [("whole batch", whole), ("streamed again", again)] {
         #expect(abs(other.cost - streamed.cost) <= tol * abs(streamed.cost), "\(name) cost \(other.cost) vs \(streamed.cost)")
         let worst = worstRelativeError(other.grads, streamed.grads, floorFraction: 1e-3)
-        print("STW", T.self, name, worst.error, abs(other.cost - streamed.cost) / abs(streamed.cost)); #expect(worst.error <= tol, "\(T.self) \(a.testDescription) \(name) vs streamed: \(worst)")
+        #expect(worst.error <= tol, "\(T.self) \(a.testDescription) \(name) vs streamed: \(worst)")
     }
     #expect(abs(cost - streamed.cost) <= tol * abs(streamed.cost), "cost \(cost) vs backward \(streamed.cost)")
     // Every parameter of the wide layer received a gradient (none left at the sentinel 7).
