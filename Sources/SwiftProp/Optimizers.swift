@@ -32,56 +32,65 @@ public final class Optimizer<T: Scalar> {
         stateBuffer = buffer
     }
 
-    /// One update of params from grads (both `count` long, the network's layout).
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
-    public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
-        t += 1
+    /// One update of params from grads (both `count` long, the network's layout). Returns false, and
+    /// changes nothing, when the update would make a parameter NaN or infinite.
+    @discardableResult
+    public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) -> Bool {
         switch kind {
-        case .sgd: sgdStep(p, g)
-        case .adam, .adamW: adamStep(p, g)
+        case .sgd:
+            guard sgdStep(p, g, commit: false) else { return false }
+            sgdStep(p, g, commit: true)
+        case .adam, .adamW:
+            guard adamStep(p, g, commit: false) else { return false }
+            adamStep(p, g, commit: true)
         }
+        t += 1
+        return true
     }
 
     // v ← μ v + (g + λ p);  p ← p − lr (nesterov ? g + λ p + μ v : v)
-    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
-        let v = state, lr = self.lr, mu = momentum, wd = weightDecay
-        if mu == 0 {
-            for j in 0..<count { p[j] -= lr * (g[j] + wd * p[j]) }
-            return
-        }
-        if nesterov {
-            for j in 0..<count {
-                let d = g[j] + wd * p[j]
-                let vj = mu * v[j] + d
-                v[j] = vj
-                p[j] -= lr * (d + mu * vj)
-            }
-        } else {
-            for j in 0..<count {
-                let vj = mu * v[j] + g[j] + wd * p[j]
-                v[j] = vj
-                p[j] -= lr * vj
+    // commit false: only check that every new p is finite (x·0 is NaN for infinite or NaN x).
+    @inline(__always) @discardableResult
+    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, commit: Bool) -> Bool {
+        let v = state, lr = self.lr, mu = momentum, wd = weightDecay, nesterov = self.nesterov
+        var check: T = 0
+        for j in 0..<count {
+            let d = g[j] + wd * p[j]
+            let vj = mu == 0 ? d : mu * v[j] + d
+            let pj = p[j] - lr * (nesterov ? d + mu * vj : vj)
+            if commit {
+                if mu != 0 { v[j] = vj }
+                p[j] = pj
+            } else {
+                check += pj * 0
             }
         }
+        return check == 0
     }
 
     // m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε)
     // Adam adds λ p to g; AdamW instead decays p by lr·λ first (decoupled).
-    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) {
+    @inline(__always) @discardableResult
+    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, commit: Bool) -> Bool {
         let m = state, v = state + count
         let b1 = beta1, b2 = beta2, eps = self.eps
-        let c1 = 1 - power(b1, t), c2 = 1 - power(b2, t)
+        let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)
         let stepSize = lr * T.sqrt(c2) / c1
         let coupled: T = kind == .adam ? weightDecay : 0
         let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
+        var check: T = 0
         for j in 0..<count {
             let d = g[j] + coupled * p[j]
             let mj = b1 * m[j] + (1 - b1) * d
             let vj = b2 * v[j] + (1 - b2) * d * d
-            m[j] = mj; v[j] = vj
-            p[j] = decay * p[j] - stepSize * mj / (T.sqrt(vj) + eps)
+            let pj = decay * p[j] - stepSize * mj / (T.sqrt(vj) + eps)
+            if commit {
+                m[j] = mj; v[j] = vj; p[j] = pj
+            } else {
+                check += pj * 0
+            }
         }
+        return check == 0
     }
 
     private func power(_ x: T, _ n: Int) -> T {

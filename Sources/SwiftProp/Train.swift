@@ -21,7 +21,8 @@ final class BatchBuffer<T: Scalar> {
 
 public enum TrainStatus: Equatable, Sendable {
     case ok
-    /// The loss or a gradient of this batch (index within the epoch) was NaN or infinite; no step taken.
+    /// The loss, a gradient or the updated parameters of this batch (index within the epoch) would be
+    /// NaN or infinite; no step taken.
     case nonFinite(batch: Int)
     case memory
 }
@@ -92,10 +93,13 @@ extension Network {
                     wb = UnsafePointer(g.weights.base)
                 }
             }
+            if let wb, Self.weightSum(wb, batch: rows) == 0 {
+                done += 1  // a batch of zero weight carries no cost and no gradient: no step
+                continue
+            }
             guard var loss = backward(xb, yb, weights: wb, batch: rows) else { return .memory }
             if alpha != 0 { loss += addL2(alpha: alpha, rows: rows) }
-            guard loss.isFinite, gradientsFinite() else { return .nonFinite(batch: b) }
-            optimizer.step(params, grads)
+            guard loss.isFinite, gradientsFinite(), optimizer.step(params, grads) else { return .nonFinite(batch: b) }
             lossSum += loss * Double(rows)
             done += 1
         }

@@ -145,8 +145,7 @@ private func optimizerStep<T: Scalar>(_ type: T.Type, _ opt: UnsafeMutableRawPoi
     guard let opt, let handle else { return Status.argument.rawValue }
     let o: Optimizer<T> = optimizer(opt), net: Network<T> = network(handle)
     guard o.count == net.layout.count else { return Status.size.rawValue }
-    o.step(net.params, net.grads)
-    return Status.ok.rawValue
+    return (o.step(net.params, net.grads) ? Status.ok : Status.nonFinite).rawValue
 }
 
 private func train<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?,

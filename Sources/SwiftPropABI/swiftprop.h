@@ -14,7 +14,7 @@ enum {
     SP_ERR_MEMORY = 4,     /* an allocation failed */
     SP_ERR_ARCH = 5,       /* softmax before the last layer, or a loss without its output activation */
     SP_ERR_TARGET = 6,     /* labels given for a loss other than cross-entropy */
-    SP_ERR_NONFINITE = 7,  /* training met a NaN/Inf loss or gradient; no step was taken for that batch */
+    SP_ERR_NONFINITE = 7,  /* a NaN/Inf loss, gradient or updated parameter; no step was taken */
 };
 
 /* Activation codes: identity 0, sigmoid 1, tanh 2, relu 3, leaky_relu 4, elu 5, softplus 6, gelu 7, softmax 8.
@@ -63,11 +63,14 @@ int32_t sp_all_finite_f64(const double *x, intptr_t count);
 
 /* Optimizers (kind: sgd 0, adam 1, adamw 2), hyper = {lr, momentum, nesterov 0/1, weight_decay, beta1, beta2, eps}.
  * The state buffer (SGD: velocity; Adam/AdamW: m then v) has the parameters' layout. steps(opt, set):
- * set >= 0 sets the step count; returns it. step(opt, net): one update of net's params from its grads.
+ * set >= 0 sets the step count; returns it. step(opt, net): one update of net's params from its grads
+ * (SP_ERR_NONFINITE, nothing changed, if a parameter would become NaN/Inf).
  * train: mini-batches first..first+count-1 of an epoch over n samples (batch b: rows
  * order[b*batch_size ...], or in place when order is NULL; y dense or labels; weights may be NULL),
  * each backward + L2 penalty alpha (weights only, / batch rows) + step. *loss_sum += batch loss * rows,
- * *done = batches completed. SP_ERR_NONFINITE: batch first + *done had a NaN/Inf loss or gradient. */
+ * *done = batches completed. SP_ERR_NONFINITE: batch first + *done had a NaN/Inf loss or gradient, or
+ * its step would have made a parameter NaN/Inf; nothing was changed by that batch. A batch whose sample
+ * weights sum to 0 is skipped (counted as done, no step). */
 int32_t sp_optimizer_create_f32(void **out, void *net, int32_t kind, const double *hyper);
 void sp_optimizer_destroy_f32(void *opt);
 int32_t sp_optimizer_set_f32(void *opt, const double *hyper);

@@ -40,7 +40,8 @@ raise_status(int32_t status, const char *what)
         PyErr_Format(PyExc_ValueError, "%s: integer labels are only accepted with the cross_entropy loss", what);
         break;
     case SP_ERR_NONFINITE:
-        PyErr_Format(PyExc_FloatingPointError, "%s: the loss or a gradient became NaN or infinite", what);
+        PyErr_Format(PyExc_FloatingPointError,
+                     "%s: NaN or infinity in the loss, the gradients or the updated parameters; nothing was changed", what);
         break;
     default:
         PyErr_Format(PyExc_RuntimeError, "%s: unexpected status %d from the Swift core", what, (int)status);
@@ -357,19 +358,54 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
 /* Validates X and Y for a loss call. Y is (n, sizes[-1]) of the network's dtype, or int64 labels (n,).
  * Returns 1 with *labels set when Y is labels, 0 when dense, -1 with an exception. */
 static int
-check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, PyArrayObject **x, PyArrayObject **y)
+check_xy_named(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, PyArrayObject **x, PyArrayObject **y,
+               const char *x_name, const char *y_name)
 {
     npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
-    *x = check_array(x_obj, "X", self->typenum, 2, -1, n_in, 0);
-    if (!*x || (finite && !check_finite(*x, "X"))) return -1;
+    *x = check_array(x_obj, x_name, self->typenum, 2, -1, n_in, 0);
+    if (!*x || (finite && !check_finite(*x, x_name))) return -1;
     npy_intp batch = PyArray_DIM(*x, 0);
     if (PyArray_Check(y_obj) && PyArray_NDIM((PyArrayObject *)y_obj) == 1) {
-        *y = check_array(y_obj, "Y (labels)", NPY_INT64, 1, batch, -1, 0);
+        char label_name[64];
+        PyOS_snprintf(label_name, sizeof label_name, "%s (labels)", y_name);
+        *y = check_array(y_obj, label_name, NPY_INT64, 1, batch, -1, 0);
         return *y ? 1 : -1;
     }
-    *y = check_array(y_obj, "Y", self->typenum, 2, batch, n_out, 0);
-    if (!*y || (finite && !check_finite(*y, "Y"))) return -1;
+    *y = check_array(y_obj, y_name, self->typenum, 2, batch, n_out, 0);
+    if (!*y || (finite && !check_finite(*y, y_name))) return -1;
     return 0;
+}
+
+static int
+check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, PyArrayObject **x, PyArrayObject **y)
+{
+    return check_xy_named(self, x_obj, y_obj, finite, x, y, "X", "Y");
+}
+
+/* check(X, Y, x_name="X", y_name="Y"): validate a data pair as backward would, computing nothing. */
+static PyObject *
+Net_check(NetObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"X", "Y", "x_name", "y_name", NULL};
+    PyObject *x_obj, *y_obj;
+    const char *x_name = "X", *y_name = "Y";
+    PyArrayObject *x, *y;
+    if (!check_ready(self)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|ss", kwlist, &x_obj, &y_obj, &x_name, &y_name)) return NULL;
+    int labels = check_xy_named(self, x_obj, y_obj, 1, &x, &y, x_name, y_name);
+    if (labels < 0) return NULL;
+    if (labels) {  /* the range check the Swift core would do */
+        const int64_t *l = PyArray_DATA(y);
+        npy_intp n = PyArray_DIM(y, 0), classes = self->sizes[self->n_layers];
+        for (npy_intp i = 0; i < n; i++) {
+            if (l[i] < 0 || l[i] >= classes) {
+                PyErr_Format(PyExc_ValueError, "%s contains label %lld outside [0, %zd)", y_name, (long long)l[i],
+                             (Py_ssize_t)classes);
+                return NULL;
+            }
+        }
+    }
+    Py_RETURN_NONE;
 }
 
 /* Runs backward (grads != 0) or cost on validated arrays, with the GIL released. */
@@ -735,6 +771,8 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
 }
 
 static PyMethodDef Net_methods[] = {
+    {"check", (PyCFunction)(void (*)(void))Net_check, METH_VARARGS | METH_KEYWORDS,
+     "check(X, Y, x_name='X', y_name='Y')\n\nValidate a data pair as backward would, computing nothing."},
     {"train", (PyCFunction)(void (*)(void))Net_train, METH_VARARGS | METH_KEYWORDS,
      "train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches)"},
     {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,

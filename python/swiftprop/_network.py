@@ -532,7 +532,8 @@ class Network:
             except (TypeError, ValueError):
                 raise TypeError("validation_data must be a pair (X_val, Y_val)") from None
             X_val = self._input(X_val, "X_val")
-            Y_val = self._target(Y_val, len(X_val))
+            Y_val = self._target(Y_val, X_val.shape[0] if X_val.ndim == 2 else 0)
+            self._net.check(X_val, Y_val, "X_val", "Y_val")  # before any training step
         callbacks = list(callbacks)
         for cb in callbacks:
             if not callable(cb):

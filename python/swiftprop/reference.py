@@ -834,7 +834,8 @@ def train_epoch(
     -----
     Batch ``b`` holds the samples ``order[b·batch_size : (b+1)·batch_size]``.
     For each batch: cost and gradients (:func:`backward`, or the weighted
-    form), then the L2 term, then ``step_fn``.
+    form), then the L2 term, then ``step_fn``. A batch whose sample weights
+    sum to 0 is skipped.
     """
     X = np.asarray(X)
     Y = np.asarray(Y)
@@ -857,6 +858,8 @@ def train_epoch(
         idx = idx_all[b * batch_size : (b + 1) * batch_size]
         rows = len(idx)
         xb, yb = X[idx], Y[idx]
+        if sample_weight is not None and float(np.sum(sample_weight[idx])) == 0.0:
+            continue  # a batch of zero total weight has no cost and takes no step
         # overflow and NaN are reported below, as FloatingPointError with the batch index
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if sample_weight is None:

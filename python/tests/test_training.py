@@ -619,24 +619,27 @@ def test_keyboard_interrupt_stops_fit_promptly(big_data, one_thread):
     assert epoch_estimate > 1.5, f"an epoch takes only ~{epoch_estimate:.2f} s; enlarge the problem"
 
     fired = {}
+    finished = threading.Event()  # fit is over: do not interrupt the rest of the test session
 
     def interrupt():
-        time.sleep(0.3)
-        fired["at"] = time.perf_counter()
-        _thread.interrupt_main()
+        if not finished.wait(0.3):
+            fired["at"] = time.perf_counter()
+            _thread.interrupt_main()
 
     helper = threading.Thread(target=interrupt, daemon=True)
-    start = time.perf_counter()
     helper.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            net.fit(X, y, epochs=3, batch_size=BIG_BATCH, optimizer=opt, shuffle=False)
+            try:
+                net.fit(X, y, epochs=3, batch_size=BIG_BATCH, optimizer=opt, shuffle=False)
+            finally:
+                finished.set()
         caught = time.perf_counter()
     finally:
+        finished.set()
         helper.join()
     assert "at" in fired
     assert caught - fired["at"] < 1.0, f"KeyboardInterrupt took {caught - fired['at']:.2f} s"
-    assert caught - start < 1.5
     t = opt.t
     n_batches = len(X) // BIG_BATCH
     assert 0 < t < 3 * n_batches
@@ -661,7 +664,7 @@ def test_keyboard_interrupt_stops_fit_promptly(big_data, one_thread):
 
 
 def test_gil_is_released_during_fit(big_data, one_thread):
-    X, y = np.ascontiguousarray(big_data[0][:24576]), big_data[1][:24576]
+    X, y = np.ascontiguousarray(big_data[0][:16384]), big_data[1][:16384]
     net = sp.Network(BIG_SIZES, "tanh", "cross_entropy", seed=3)
     opt = SGD(net, lr=0.01)
     count = [0]
@@ -689,7 +692,8 @@ def test_gil_is_released_during_fit(big_data, one_thread):
     assert elapsed > 0.5, f"fit took only {elapsed:.2f} s; enlarge the problem"
     assert rate > 0
     share = during / (rate * elapsed)
-    assert share > 0.25, f"the other thread ran at {share:.0%} of its idle rate during fit"
+    # holding the GIL in the extension would give ~0 (measured: < 1%); releasing it, ~50-100%
+    assert share > 0.15, f"the other thread ran at {share:.0%} of its idle rate during fit"
 
 
 # --------------------------------------------------------------------------------------------
@@ -801,8 +805,13 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     for e, line in enumerate(lines, start=1):
-        assert f"epoch {e}/3" in line and "loss" in line and "val_loss" in line
-        assert f"{hist.loss[e - 1]:.6g}" in line
+        assert f"epoch {e}/3" in line, line
+        # the numbers printed are those of the History (to the digits shown)
+        loss = re.search(r"(?<![\w])loss[ =:]+([-+0-9.eE]+)", line)
+        val_loss = re.search(r"val_loss[ =:]+([-+0-9.eE]+)", line)
+        assert loss and val_loss, line
+        assert float(loss.group(1)) == pytest.approx(hist.loss[e - 1], rel=1e-3)
+        assert float(val_loss.group(1)) == pytest.approx(hist.val_loss[e - 1], rel=1e-3)
     net.fit(X, y, epochs=2, batch_size=6, optimizer=SGD(net), seed=0)
     assert capsys.readouterr().out == ""
 
@@ -883,8 +892,6 @@ def _bad_validation(kind, X, y):
     return X[:5], y[:4]  # lengths
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: validation_data is only fully checked after the "
-                                       "first epoch has trained (see the report)")
 @pytest.mark.parametrize("kind", ["columns", "dtype", "nan", "lengths"])
 def test_invalid_validation_data_is_rejected_before_training(kind):
     X, y = make_data("cross_entropy", 20, 5, 3, np.float64, seed=23)
@@ -896,8 +903,6 @@ def test_invalid_validation_data_is_rejected_before_training(kind):
     assert_unchanged(net, opt, snap)
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: a batch whose sample weights are all 0 makes "
-                                       "fit raise 'training diverged' (0/0) (see the report)")
 def test_batch_of_zero_sample_weights_is_not_divergence():
     X, y = make_data("cross_entropy", 20, 5, 3, np.float64, seed=24)
     net = ce_net()
@@ -949,3 +954,15 @@ def test_optimizer_needs_a_network(cls):
         cls("not a network")
     with pytest.raises(TypeError, match="net"):
         cls(ce_net()._net)  # the low-level handle is not a Network either
+
+
+@pytest.mark.parametrize("n", [10, 40], ids=["last_step", "mid_epoch"])
+def test_step_overflowing_the_parameters_is_divergence(n):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    Y = (10 * rng.normal(size=(n, 2))).astype(np.float32)
+    net = sp.Network([3, 4, 2], ["identity", "identity"], "mse", dtype=np.float32, seed=1)
+    opt = SGD(net, lr=1e38)  # a valid (finite) learning rate; lr·gradient overflows float32
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        net.fit(X, Y, epochs=2, batch_size=10, optimizer=opt, shuffle=False)
+    assert np.isfinite(net.params).all(), "the parameters must be those of the last finite step"
