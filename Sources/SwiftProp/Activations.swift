@@ -44,12 +44,11 @@ func activationRow<T: Scalar>(_ y: UnsafeMutablePointer<T>, _ z: UnsafePointer<T
     case .tanh:
         for k in 0..<n { y[k] = T.tanh(z[k]) }
     case .relu:
-        forEach8(n, { k in let x = load8(z, k); store8(x.replacing(with: 0, where: .!(x .> 0)), y, k) },
-                 { k in y[k] = z[k] > 0 ? z[k] : 0 })
+        // unconditional loads and a select: the compiler vectorises this
+        for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : 0 }
     case .leakyRelu:
         let a = T(leakySlope)
-        forEach8(n, { k in let x = load8(z, k); store8(x.replacing(with: a * x, where: .!(x .> 0)), y, k) },
-                 { k in let x = z[k]; y[k] = x > 0 ? x : a * x })
+        for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : a * x }
     case .elu:
         for k in 0..<n { let x = z[k]; y[k] = x > 0 ? x : T.expm1(x) }
     case .softplus:
@@ -77,31 +76,36 @@ func activationBackward<T: Scalar>(
     _ dSIn: UnsafeMutablePointer<T>, _ dSOut: UnsafePointer<T>,
     _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, rows: Int, n: Int, _ f: Activation
 ) {
+    // The in-place call gets its own copy of the loops, with one pointer for both: the compiler then
+    // knows each element is read before it is written and vectorises without a runtime alias check.
+    if UnsafePointer(dSIn) == dSOut {
+        activationBackwardLoops(dSIn, UnsafePointer(dSIn), sIn, sOut, rows: rows, n: n, f)
+    } else {
+        activationBackwardLoops(dSIn, dSOut, sIn, sOut, rows: rows, n: n, f)
+    }
+}
+
+@inline(__always)
+func activationBackwardLoops<T: Scalar>(
+    _ dSIn: UnsafeMutablePointer<T>, _ dSOut: UnsafePointer<T>,
+    _ sIn: UnsafePointer<T>, _ sOut: UnsafePointer<T>, rows: Int, n: Int, _ f: Activation
+) {
     let count = rows * n
     switch f {
     case .identity:
         if UnsafePointer(dSIn) != dSOut { dSIn.update(from: dSOut, count: count) }
     case .sigmoid:
-        forEach8(count, { j in let y = load8(sOut, j); store8(load8(dSOut, j) * y * (1 - y), dSIn, j) },
-                 { j in let y = sOut[j]; dSIn[j] = dSOut[j] * y * (1 - y) })
+        for j in 0..<count { let y = sOut[j]; dSIn[j] = dSOut[j] * y * (1 - y) }
     case .tanh:
-        forEach8(count, { j in let y = load8(sOut, j); store8(load8(dSOut, j) * (1 - y * y), dSIn, j) },
-                 { j in let y = sOut[j]; dSIn[j] = dSOut[j] * (1 - y * y) })
+        for j in 0..<count { let y = sOut[j]; dSIn[j] = dSOut[j] * (1 - y * y) }
     case .relu:
-        forEach8(count, { j in
-            store8(load8(dSOut, j).replacing(with: 0, where: .!(load8(sIn, j) .> 0)), dSIn, j)
-        }, { j in dSIn[j] = sIn[j] > 0 ? dSOut[j] : 0 })
+        // unconditional loads and a select (no branch): vectorised
+        for j in 0..<count { let g = dSOut[j], x = sIn[j]; dSIn[j] = x > 0 ? g : 0 }
     case .leakyRelu:
         let a = T(leakySlope)
-        forEach8(count, { j in
-            let g = load8(dSOut, j)
-            store8(g.replacing(with: a * g, where: .!(load8(sIn, j) .> 0)), dSIn, j)
-        }, { j in dSIn[j] = sIn[j] > 0 ? dSOut[j] : a * dSOut[j] })
+        for j in 0..<count { let g = dSOut[j], x = sIn[j]; dSIn[j] = x > 0 ? g : a * g }
     case .elu:
-        forEach8(count, { j in
-            let g = load8(dSOut, j)
-            store8(g.replacing(with: g * (load8(sOut, j) + 1), where: .!(load8(sIn, j) .> 0)), dSIn, j)
-        }, { j in dSIn[j] = sIn[j] > 0 ? dSOut[j] : dSOut[j] * (sOut[j] + 1) })
+        for j in 0..<count { let g = dSOut[j], x = sIn[j], y = sOut[j]; dSIn[j] = x > 0 ? g : g * (y + 1) }
     case .softplus:
         for j in 0..<count { dSIn[j] = dSOut[j] * sigmoid(sIn[j]) }
     case .gelu:

@@ -58,14 +58,13 @@ func lossForward<T: Scalar>(
             total += Double(s) / 2
         }
     case .crossEntropy:
-        // −Σ y_k log ŷ_k with log ŷ_k = z_k − logsumexp(z): never log(0).
+        // −Σ y_k log ŷ_k with log ŷ_k = z_k − logsumexp(z): never log(0). The softmax output already
+        // holds Σ exp(z − max z): at the arg max ŷ = 1 / Σ (≥ 1/n), so logsumexp = max z − log ŷ_argmax.
         for r in 0..<rows {
             let z = sIn + r * n
-            var m = z[0]
-            for k in 1..<n { m = max(m, z[k]) }
-            var s: T = 0
-            for k in 0..<n { s += T.exp(z[k] - m) }
-            let lse = m + T.log(s)
+            var m = z[0], top = 0
+            for k in 1..<n where z[k] > m { m = z[k]; top = k }
+            let lse = m - T.log(sOut[r * n + top])
             switch y {
             case .labels(let l):
                 total += Double(lse - z[Int(l[r])])

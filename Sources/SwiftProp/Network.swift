@@ -20,12 +20,14 @@ public struct ParameterLayout: Sendable {
     }
 }
 
-/// Per-layer S_in, S_out and δ for a block of rows, allocated once per row capacity.
+/// Per-layer S_in, S_out and δ for a block of rows, plus one dcost/dS_out scratch block, allocated
+/// once per row capacity.
 final class Workspace<T: Scalar> {
     let rows: Int
     let buffer: Buffer<T>
     private let offsets: [Int]  // layer i: S_in at offsets[i], S_out, then δ, each rows × n_i
     private let widths: [Int]
+    private let scratch: Int    // dcost/dS_out of the layer being differentiated: rows × max n_i
 
     init?(rows: Int, widths: [Int]) {
         var offsets: [Int] = [], total = 0
@@ -36,13 +38,16 @@ final class Workspace<T: Scalar> {
             guard !o1, !o2, !o3 else { return nil }
             offsets.append(total); total = next
         }
-        guard let buffer = Buffer<T>(count: total) else { return nil }
-        self.rows = rows; self.buffer = buffer; self.offsets = offsets; self.widths = widths
+        let (extra, o4) = rows.multipliedReportingOverflow(by: widths.max() ?? 0)
+        let (all, o5) = total.addingReportingOverflow(extra)
+        guard !o4, !o5, let buffer = Buffer<T>(count: all) else { return nil }
+        self.rows = rows; self.buffer = buffer; self.offsets = offsets; self.widths = widths; scratch = total
     }
 
     @inline(__always) func sIn(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] }
     @inline(__always) func sOut(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + rows * widths[i] }
     @inline(__always) func delta(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + 2 * rows * widths[i] }
+    @inline(__always) func dSOut() -> UnsafeMutablePointer<T> { buffer.base + scratch }
 }
 
 /// An n-layer feedforward network: S_in^i = W^i S_out^(i-1) + B^i, S_out^i = f^i(S_in^i).
@@ -169,13 +174,13 @@ public final class Network<T: Scalar> {
                          weights: wRows, rows: rows, n: nL, norm: T(norm))
             for i in stride(from: last, through: 0, by: -1) {
                 let prev = i == 0 ? xs : UnsafePointer(ws.sOut(i - 1))
-                // (2), (3), and δ W^(i+1) of (1) for the layer below
-                linearBackward(dx: i == 0 ? nil : ws.delta(i - 1), dW: dW(i), dB: dB(i),
+                // (2), (3), and dcost/dS_out^(i-1) = (W^i)ᵀ δ^i, the matrix half of (1) for the layer below
+                linearBackward(dx: i == 0 ? nil : ws.dSOut(), dW: dW(i), dB: dB(i),
                                delta: ws.delta(i), x: prev, w: w(i),
                                rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: start > 0)
                 if i > 0 {
                     // (1) δ^(i-1) = (W^i)ᵀ δ^i ⊙ f'(S_in^(i-1))
-                    activationBackward(ws.delta(i - 1), ws.delta(i - 1), ws.sIn(i - 1), ws.sOut(i - 1),
+                    activationBackward(ws.delta(i - 1), ws.dSOut(), ws.sIn(i - 1), ws.sOut(i - 1),
                                        rows: rows, n: sizes[i], activations[i - 1])
                 }
             }

@@ -53,19 +53,22 @@ public final class Optimizer<T: Scalar> {
     @inline(__always) @discardableResult
     private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, commit: Bool) -> Bool {
         let v = state, lr = self.lr, mu = momentum, wd = weightDecay, nesterov = self.nesterov
-        var check: T = 0
-        for j in 0..<count {
-            let d = g[j] + wd * p[j]
-            let vj = mu == 0 ? d : mu * v[j] + d
-            let pj = p[j] - lr * (nesterov ? d + mu * vj : vj)
+        var check = SIMD8<T>.zero
+        var j = 0
+        while j < count {
+            let l = min(8, count - j), pj = ld(p, j, l)
+            let d = ld(g, j, l) + wd * pj
+            let vj = mu == 0 ? d : mu * ld(v, j, l) + d
+            let pn = pj - lr * (nesterov ? d + mu * vj : vj)
             if commit {
-                if mu != 0 { v[j] = vj }
-                p[j] = pj
+                if mu != 0 { st(vj, v, j, l) }
+                st(pn, p, j, l)
             } else {
-                check += pj * 0
+                check += pn * 0
             }
+            j += 8
         }
-        return check == 0
+        return check.sum() == 0
     }
 
     // m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε)
@@ -78,19 +81,22 @@ public final class Optimizer<T: Scalar> {
         let stepSize = lr * T.sqrt(c2) / c1
         let coupled: T = kind == .adam ? weightDecay : 0
         let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
-        var check: T = 0
-        for j in 0..<count {
-            let d = g[j] + coupled * p[j]
-            let mj = b1 * m[j] + (1 - b1) * d
-            let vj = b2 * v[j] + (1 - b2) * d * d
-            let pj = decay * p[j] - stepSize * mj / (T.sqrt(vj) + eps)
+        var check = SIMD8<T>.zero
+        var j = 0
+        while j < count {
+            let l = min(8, count - j), pj = ld(p, j, l)
+            let d = ld(g, j, l) + coupled * pj
+            let mj = b1 * ld(m, j, l) + (1 - b1) * d
+            let vj = b2 * ld(v, j, l) + (1 - b2) * d * d
+            let pn = decay * pj - stepSize * mj / (vj.squareRoot() + eps)
             if commit {
-                m[j] = mj; v[j] = vj; p[j] = pj
+                st(mj, m, j, l); st(vj, v, j, l); st(pn, p, j, l)
             } else {
-                check += pj * 0
+                check += pn * 0
             }
+            j += 8
         }
-        return check == 0
+        return check.sum() == 0
     }
 
     private func power(_ x: T, _ n: Int) -> T {

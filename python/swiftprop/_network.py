@@ -569,8 +569,10 @@ class Network:
         order = rng.permutation(n).astype(np.int64) if shuffle and n else None
         start = time.perf_counter()
         try:
+            # X and Y are checked for NaN/Inf once per fit (a NaN arriving later still stops training
+            # through the loss check)
             loss_sum, _ = self._net.train(optimizer._opt, X, Y, sample_weight, order,
-                                          min(batch_size, max(n, 1)), float(alpha))
+                                          min(batch_size, max(n, 1)), float(alpha), epoch == 1)
         except FloatingPointError as e:
             batch = e.args[1] if len(e.args) > 1 else "?"
             raise FloatingPointError(
