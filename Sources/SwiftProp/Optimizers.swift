@@ -34,6 +34,8 @@ public final class Optimizer<T: Scalar> {
 
     /// One update of params from grads (both `count` long, the network's layout). Returns false, and
     /// changes nothing, when the update would make a parameter NaN or infinite.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     @discardableResult
     public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) -> Bool {
         switch kind {
