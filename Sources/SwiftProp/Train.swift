@@ -30,7 +30,9 @@ public enum TrainStatus: Equatable, Sendable {
 extension Network {
     /// Adds the gradient of ½·alpha·Σ‖W^i‖²/rows (weights only: scikit-learn's alpha) to the gradient
     /// buffer and returns the penalty.
-    func addL2(alpha: T, rows: Int) -> Double {
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func addL2(alpha: T, rows: Int) -> Double {
         let c = alpha / T(rows)
         var sum = 0.0
         for i in 0..<layerCount {

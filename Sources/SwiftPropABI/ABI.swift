@@ -262,6 +262,13 @@ public func sp_train_f32(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRa
     train(net, opt, lossSum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
 }
 
+@_cdecl("sp_add_l2_f32")
+public func sp_add_l2_f32(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ rows: Int) -> Int32 {
+    guard let net, let penalty, rows >= 1, alpha >= 0 else { return Status.argument.rawValue }
+    penalty.pointee = (network(net) as Network<Float>).addL2(alpha: Float(alpha), rows: rows)
+    return Status.ok.rawValue
+}
+
 // MARK: - Double
 
 @_cdecl("sp_network_create_f64")
@@ -347,6 +354,13 @@ public func sp_train_f64(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRa
                           _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?, _ n: Int, _ nIn: Int, _ nOut: Int,
                           _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
     train(net, opt, lossSum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+}
+
+@_cdecl("sp_add_l2_f64")
+public func sp_add_l2_f64(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ rows: Int) -> Int32 {
+    guard let net, let penalty, rows >= 1, alpha >= 0 else { return Status.argument.rawValue }
+    penalty.pointee = (network(net) as Network<Double>).addL2(alpha: Double(alpha), rows: rows)
+    return Status.ok.rawValue
 }
 
 // MARK: - BLAS threads

@@ -91,6 +91,10 @@ int32_t sp_train_f64(void *net, void *opt, double *loss_sum, intptr_t *done, con
                       const int64_t *labels, const double *weights, intptr_t n, intptr_t n_in, intptr_t n_out,
                       const int64_t *order, intptr_t batch_size, intptr_t first, intptr_t count, double alpha);
 
+/* Adds the L2 penalty's gradient alpha·W/rows (weights only) to the gradient buffer; *penalty = ½·alpha·Σ‖W‖²/rows. */
+int32_t sp_add_l2_f32(void *net, double *penalty, double alpha, intptr_t rows);
+int32_t sp_add_l2_f64(void *net, double *penalty, double alpha, intptr_t rows);
+
 /* BLAS threads (OpenBLAS from scipy-openblas32). */
 void sp_set_num_threads(int32_t n);
 int32_t sp_get_num_threads(void);

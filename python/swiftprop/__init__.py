@@ -16,11 +16,41 @@ See :class:`Network` and :mod:`swiftprop.reference` (the same equations in plain
 # OpenBLAS (scipy-openblas32) must be loaded before the extension that links it.
 import scipy_openblas32 as _openblas  # noqa: F401
 
+from typing import TYPE_CHECKING
+
 from . import _core, optim
 from ._network import ACTIVATIONS, LOSSES, History, Network, Trace
 from ._threads import get_num_threads, set_num_threads, blas_corename
 
 __version__ = "0.1.0"
+
+#: Names served by :mod:`swiftprop.sklearn`, imported on first access so that ``import swiftprop``
+#: does not import scikit-learn.
+_SKLEARN_NAMES = ("MLPClassifier", "MLPRegressor")
+
+if TYPE_CHECKING:  # for type checkers only: at run time they come from __getattr__
+    from .sklearn import MLPClassifier, MLPRegressor
+
+
+def __getattr__(name: str) -> type:
+    if name in _SKLEARN_NAMES:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError as e:
+            raise ImportError(
+                f"swiftprop.{name} needs scikit-learn, which is not installed; install it with "
+                "`pip install scikit-learn`") from e
+        from . import sklearn as _sklearn_estimators
+
+        value = getattr(_sklearn_estimators, name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SKLEARN_NAMES))
+
 
 __all__ = [
     "ACTIVATIONS",

@@ -770,7 +770,27 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     return Py_BuildValue("(dn)", loss_sum, first);
 }
 
+/* add_l2(alpha, rows) -> float: adds alpha·W/rows to the weight gradients, returns ½·alpha·Σ‖W‖²/rows. */
+static PyObject *
+Net_add_l2(NetObject *self, PyObject *args)
+{
+    double alpha, penalty = 0.0;
+    Py_ssize_t rows;
+    if (!check_ready(self) || !PyArg_ParseTuple(args, "dn", &alpha, &rows)) return NULL;
+    if (!(alpha >= 0) || rows < 1) {
+        PyErr_SetString(PyExc_ValueError, "add_l2 needs alpha >= 0 and rows >= 1");
+        return NULL;
+    }
+    net_lock(self);
+    int32_t status = F32(self) ? sp_add_l2_f32(self->handle, &penalty, alpha, rows) : sp_add_l2_f64(self->handle, &penalty, alpha, rows);
+    PyThread_release_lock(self->lock);
+    if (status != SP_OK) return raise_status(status, "add_l2");
+    return PyFloat_FromDouble(penalty);
+}
+
 static PyMethodDef Net_methods[] = {
+    {"add_l2", (PyCFunction)Net_add_l2, METH_VARARGS,
+     "add_l2(alpha, rows) -> float\n\nAdd the L2 penalty's gradient to the weight gradients; return the penalty."},
     {"check", (PyCFunction)(void (*)(void))Net_check, METH_VARARGS | METH_KEYWORDS,
      "check(X, Y, x_name='X', y_name='Y')\n\nValidate a data pair as backward would, computing nothing."},
     {"train", (PyCFunction)(void (*)(void))Net_train, METH_VARARGS | METH_KEYWORDS,

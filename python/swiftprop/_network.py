@@ -456,6 +456,7 @@ class Network:
         alpha: float = 0.0,
         verbose: bool = False,
         progress: bool = False,
+        comm: Any = None,
     ) -> History:
         """Train with mini-batch gradient steps; whole epochs run in Swift with the GIL released.
 
@@ -490,6 +491,14 @@ class Network:
         progress : bool, default False
             Show a progress bar over the epochs with the loss and validation score (``tqdm.auto``:
             a widget in Jupyter, text in a terminal). Without tqdm installed, one line per epoch.
+        comm : mpi4py.MPI.Comm, optional
+            Data-parallel training: each rank passes its own shard of the data and the same
+            arguments; ``batch_size`` is per rank (the global batch is ``batch_size × comm.size``).
+            Parameters and optimizer state are broadcast from rank 0 first; after every mini-batch
+            backward the flat gradient buffer is averaged in place with ``Allreduce`` (the buffer the
+            Swift core wrote is the one MPI reads) and every rank takes the same step. Every rank must
+            have the same number of mini-batches per epoch. A hash of the parameters is compared across
+            ranks at the end (``RuntimeError`` if they differ). ``sample_weight`` is not supported here.
 
         Returns
         -------
@@ -539,13 +548,18 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"callbacks must be callables, got {type(cb).__name__}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        if comm is not None:
+            self._mpi_start(comm, optimizer, n, batch_size, sample_weight)
         self.optimizer = optimizer
 
         history = History()
         bar = _progress_bar(epochs) if progress else None
         try:
             for epoch in range(1, epochs + 1):
-                self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha, history)
+                if comm is None:
+                    self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha, history)
+                else:
+                    self._fit_epoch_mpi(epoch, X, Y, optimizer, shuffle, rng, batch_size, alpha, history, comm)
                 if validation_data is not None:
                     history.val_loss.append(self.cost(X_val, Y_val))
                     history.val_score.append(self.score(X_val, Y_val))
@@ -560,6 +574,8 @@ class Network:
         finally:
             if bar is not None:
                 bar.close()
+        if comm is not None:
+            self._mpi_check_identical(comm)
         return history
 
     def _fit_epoch(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, sample_weight: Optional[NDArray],
@@ -581,6 +597,67 @@ class Network:
                 f"last finite step (try a smaller learning rate or scaled inputs)") from None
         history.epoch_time.append(time.perf_counter() - start)
         history.loss.append(loss_sum / n)
+
+    # ---- data-parallel training over MPI ----
+
+    def _mpi_start(self, comm: Any, optimizer: Any, n: int, batch_size: int,
+                   sample_weight: Optional[NDArray]) -> None:
+        """Same starting point on every rank, and the same number of batches per epoch."""
+        if not all(hasattr(comm, a) for a in ("Get_size", "Allreduce", "Bcast", "allgather")):
+            raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported with comm")
+        batches = comm.allgather(-(-n // min(batch_size, max(n, 1))))
+        if len(set(batches)) != 1:
+            raise ValueError(f"every rank needs the same number of mini-batches per epoch, got {batches} "
+                             "(give the ranks shards of equal size)")
+        comm.Bcast(self._params, root=0)
+        comm.Bcast(optimizer._opt.state, root=0)
+        optimizer._opt.t = comm.bcast(optimizer.t, root=0)
+
+    def _fit_epoch_mpi(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, shuffle: bool,
+                       rng: np.random.Generator, batch_size: int, alpha: float, history: History,
+                       comm: Any) -> None:
+        """One epoch: per mini-batch, backward on the local rows, Allreduce-average the gradient
+        buffer in place, then the same optimizer step on every rank."""
+        from mpi4py import MPI
+
+        size = comm.Get_size()
+        n = X.shape[0]
+        bs = min(batch_size, n)
+        order = rng.permutation(n) if shuffle else None
+        start = time.perf_counter()
+        loss_sum = 0.0
+        for b in range(-(-n // bs)):
+            rows = slice(b * bs, min(n, (b + 1) * bs))
+            idx = rows if order is None else order[rows]
+            xb, yb = X[idx], Y[idx]
+            loss = self._net.backward(xb, yb, check_finite=(epoch == 1 and order is None))
+            if alpha:
+                # alpha·W / (global batch rows): after averaging this is the 1-rank penalty on the union
+                loss += self._net.add_l2(float(alpha), xb.shape[0] * size)
+            comm.Allreduce(MPI.IN_PLACE, self._grads, op=MPI.SUM)
+            self._grads /= size
+            loss = comm.allreduce(loss, op=MPI.SUM) / size
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch}, batch {b}: the loss became NaN or infinite with "
+                    f"learning rate {optimizer.lr:g}; the parameters are those of the last finite step")
+            optimizer.step()
+            loss_sum += loss * xb.shape[0]
+        history.epoch_time.append(time.perf_counter() - start)
+        history.loss.append(loss_sum / n)
+
+    def _mpi_check_identical(self, comm: Any) -> None:
+        digests = comm.allgather(self.param_hash())
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"MPI ranks ended with different parameters (hashes {digests})")
+
+    def param_hash(self) -> str:
+        """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks)."""
+        import hashlib
+
+        return hashlib.blake2b(self._params.tobytes(), digest_size=16).hexdigest()
 
     # ---- Python protocol ----------------------------------------------------------------------
 
