@@ -28,12 +28,12 @@ public enum TrainStatus: Equatable, Sendable {
 }
 
 extension Network {
-    /// Adds the gradient of ½·alpha·Σ‖W^i‖²/rows (weights only: scikit-learn's alpha) to the gradient
-    /// buffer and returns the penalty.
+    /// Adds the gradient of ½·alpha·Σ‖W^i‖²/norm (weights only: scikit-learn's alpha; norm is the
+    /// batch's rows, or its weight sum with sample weights) to the gradient buffer; returns the penalty.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public func addL2(alpha: T, rows: Int) -> Double {
-        let c = alpha / T(rows)
+    public func addL2(alpha: T, norm: T) -> Double {
+        let c = alpha / norm
         var sum = 0.0
         for i in 0..<layerCount {
             let w = self.w(i), g = dW(i), count = sizes[i] * sizes[i + 1]
@@ -51,13 +51,14 @@ extension Network {
 
     /// Trains on mini-batches first..<first+count of an epoch over n samples. Batch b holds samples
     /// order[b·batchSize ..< min(n, (b+1)·batchSize)] (order nil: in place, no copy). Each batch:
-    /// backward, L2, optimizer step. Adds batch loss × rows to lossSum and the batches completed to done.
+    /// backward, L2, optimizer step. Adds batch loss (L2 included) × rows to lossSum, the L2 part × rows
+    /// to penaltySum, and the batches completed to done.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func train(
         _ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>?, n: Int,
         order: UnsafePointer<Int64>?, batchSize: Int, first: Int, count: Int,
-        optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, done: inout Int
+        optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, penaltySum: inout Double, done: inout Int
     ) -> TrainStatus {
         let n0 = sizes[0], nL = sizes[layerCount]
         var gather: BatchBuffer<T>? = nil
@@ -95,14 +96,17 @@ extension Network {
                     wb = UnsafePointer(g.weights.base)
                 }
             }
-            if let wb, Self.weightSum(wb, batch: rows) == 0 {
+            let norm = wb.map { Self.weightSum($0, batch: rows) } ?? Double(rows)
+            if norm == 0 {
                 done += 1  // a batch of zero weight carries no cost and no gradient: no step
                 continue
             }
             guard var loss = backward(xb, yb, weights: wb, batch: rows) else { return .memory }
-            if alpha != 0 { loss += addL2(alpha: alpha, rows: rows) }
+            let penalty = alpha != 0 ? addL2(alpha: alpha, norm: T(norm)) : 0
+            loss += penalty
             guard loss.isFinite, gradientsFinite(), optimizer.step(params, grads) else { return .nonFinite(batch: b) }
             lossSum += loss * Double(rows)
+            penaltySum += penalty * Double(rows)
             done += 1
         }
         return .ok

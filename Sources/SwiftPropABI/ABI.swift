@@ -89,14 +89,21 @@ private func target<T: Scalar>(_ net: Network<T>, dense: UnsafePointer<T>?, labe
 
 private func backward<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?,
                                  _ x: UnsafePointer<T>?, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?,
-                                 _ batch: Int, _ nIn: Int, _ nOut: Int, grads: Bool, wholeBatch: Bool) -> Int32 {
+                                 weights: UnsafePointer<T>?, _ batch: Int, _ nIn: Int, _ nOut: Int,
+                                 grads: Bool, wholeBatch: Bool) -> Int32 {
     guard let handle, let cost, let x else { return Status.argument.rawValue }
     let net: Network<T> = network(handle)
     let shapes = checkShapes(net, batch: batch, nIn: nIn, nOut: nOut)
     guard shapes == .ok else { return shapes.rawValue }
     let (y, status) = target(net, dense: dense, labels: labels, batch: batch)
     guard let y else { return status.rawValue }
-    let value = grads ? net.backward(x, y, batch: batch, wholeBatch: wholeBatch) : net.cost(x, y, batch: batch)
+    if let weights {  // the cost is Σ w·c / Σ w: weights must be >= 0 with a positive sum
+        var sum = 0.0
+        for r in 0..<batch { guard weights[r] >= 0 else { return Status.argument.rawValue }; sum += Double(weights[r]) }
+        guard sum > 0, sum.isFinite else { return Status.argument.rawValue }
+    }
+    let value = grads ? net.backward(x, y, weights: weights, batch: batch, wholeBatch: wholeBatch)
+                      : net.cost(x, y, weights: weights, batch: batch)
     guard let value else { return Status.memory.rawValue }
     cost.pointee = value
     return Status.ok.rawValue
@@ -149,12 +156,13 @@ private func optimizerStep<T: Scalar>(_ type: T.Type, _ opt: UnsafeMutableRawPoi
 }
 
 private func train<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?,
-                              _ lossSum: UnsafeMutablePointer<Double>?, _ done: UnsafeMutablePointer<Int>?,
+                              _ lossSum: UnsafeMutablePointer<Double>?, _ penaltySum: UnsafeMutablePointer<Double>?,
+                              _ done: UnsafeMutablePointer<Int>?,
                               _ x: UnsafePointer<T>?, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?,
                               _ weights: UnsafePointer<T>?, _ n: Int, _ nIn: Int, _ nOut: Int,
                               _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int,
                               _ alpha: Double) -> Int32 {
-    guard let handle, let opt, let lossSum, let done, let x else { return Status.argument.rawValue }
+    guard let handle, let opt, let lossSum, let penaltySum, let done, let x else { return Status.argument.rawValue }
     let net: Network<T> = network(handle), o: Optimizer<T> = optimizer(opt)
     guard o.count == net.layout.count, batchSize >= 1, batchSize <= n, first >= 0, count >= 0 else { return Status.size.rawValue }
     let shapes = checkShapes(net, batch: n, nIn: nIn, nOut: nOut)
@@ -166,7 +174,8 @@ private func train<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ opt: UnsafeM
     }
     var doneCount = 0
     let result = net.train(x, y, weights: weights, n: n, order: order, batchSize: batchSize, first: first,
-                           count: count, optimizer: o, alpha: T(alpha), lossSum: &lossSum.pointee, done: &doneCount)
+                           count: count, optimizer: o, alpha: T(alpha), lossSum: &lossSum.pointee,
+                           penaltySum: &penaltySum.pointee, done: &doneCount)
     done.pointee = doneCount
     switch result {
     case .ok: return Status.ok.rawValue
@@ -194,26 +203,12 @@ public func sp_forward_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutable
     forward(net, out, x, batch, nIn, nOut)
 }
 @_cdecl("sp_backward_f32")
-public func sp_backward_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ batch: Int, _ nIn: Int, _ nOut: Int, _ whole: Int32) -> Int32 {
-    guard y != nil else { return Status.argument.rawValue }
-    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
-}
-@_cdecl("sp_backward_labels_f32")
-public func sp_backward_labels_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int, _ whole: Int32) -> Int32 {
-    guard let net else { return Status.argument.rawValue }
-    let nOut = (network(net) as Network<Float>).sizes.last!
-    return backward(net, cost, x, dense: nil as UnsafePointer<Float>?, labels: labels, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
-}
-@_cdecl("sp_cost_f32")
-public func sp_cost_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
-    guard y != nil else { return Status.argument.rawValue }
-    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: false, wholeBatch: false)
-}
-@_cdecl("sp_cost_labels_f32")
-public func sp_cost_labels_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int) -> Int32 {
-    guard let net else { return Status.argument.rawValue }
-    let nOut = (network(net) as Network<Float>).sizes.last!
-    return backward(net, cost, x, dense: nil as UnsafePointer<Float>?, labels: labels, batch, nIn, nOut, grads: false, wholeBatch: false)
+public func sp_backward_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?,
+                          _ y: UnsafePointer<Float>?, _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Float>?,
+                          _ batch: Int, _ nIn: Int, _ nOut: Int, _ grads: Int32, _ whole: Int32) -> Int32 {
+    guard (y == nil) != (labels == nil) else { return Status.argument.rawValue }
+    return backward(net, cost, x, dense: y, labels: labels, weights: weights, batch, nIn, nOut,
+                    grads: grads != 0, wholeBatch: whole != 0)
 }
 @_cdecl("sp_workspace_copy_f32")
 public func sp_workspace_copy_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Float>?, _ quantity: Int32, _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
@@ -256,16 +251,16 @@ public func sp_optimizer_step_f32(_ opt: UnsafeMutableRawPointer?, _ net: Unsafe
 }
 @_cdecl("sp_train_f32")
 public func sp_train_f32(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ lossSum: UnsafeMutablePointer<Double>?,
-                          _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
+                          _ penaltySum: UnsafeMutablePointer<Double>?, _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
                           _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Float>?, _ n: Int, _ nIn: Int, _ nOut: Int,
                           _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
-    train(net, opt, lossSum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+    train(net, opt, lossSum, penaltySum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
 }
 
 @_cdecl("sp_add_l2_f32")
-public func sp_add_l2_f32(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ rows: Int) -> Int32 {
-    guard let net, let penalty, rows >= 1, alpha >= 0 else { return Status.argument.rawValue }
-    penalty.pointee = (network(net) as Network<Float>).addL2(alpha: Float(alpha), rows: rows)
+public func sp_add_l2_f32(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ norm: Double) -> Int32 {
+    guard let net, let penalty, norm > 0, alpha >= 0 else { return Status.argument.rawValue }
+    penalty.pointee = (network(net) as Network<Float>).addL2(alpha: Float(alpha), norm: Float(norm))
     return Status.ok.rawValue
 }
 
@@ -288,26 +283,12 @@ public func sp_forward_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutable
     forward(net, out, x, batch, nIn, nOut)
 }
 @_cdecl("sp_backward_f64")
-public func sp_backward_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?, _ batch: Int, _ nIn: Int, _ nOut: Int, _ whole: Int32) -> Int32 {
-    guard y != nil else { return Status.argument.rawValue }
-    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
-}
-@_cdecl("sp_backward_labels_f64")
-public func sp_backward_labels_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int, _ whole: Int32) -> Int32 {
-    guard let net else { return Status.argument.rawValue }
-    let nOut = (network(net) as Network<Double>).sizes.last!
-    return backward(net, cost, x, dense: nil as UnsafePointer<Double>?, labels: labels, batch, nIn, nOut, grads: true, wholeBatch: whole != 0)
-}
-@_cdecl("sp_cost_f64")
-public func sp_cost_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
-    guard y != nil else { return Status.argument.rawValue }
-    return backward(net, cost, x, dense: y, labels: nil, batch, nIn, nOut, grads: false, wholeBatch: false)
-}
-@_cdecl("sp_cost_labels_f64")
-public func sp_cost_labels_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ labels: UnsafePointer<Int64>?, _ batch: Int, _ nIn: Int) -> Int32 {
-    guard let net else { return Status.argument.rawValue }
-    let nOut = (network(net) as Network<Double>).sizes.last!
-    return backward(net, cost, x, dense: nil as UnsafePointer<Double>?, labels: labels, batch, nIn, nOut, grads: false, wholeBatch: false)
+public func sp_backward_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?,
+                          _ y: UnsafePointer<Double>?, _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?,
+                          _ batch: Int, _ nIn: Int, _ nOut: Int, _ grads: Int32, _ whole: Int32) -> Int32 {
+    guard (y == nil) != (labels == nil) else { return Status.argument.rawValue }
+    return backward(net, cost, x, dense: y, labels: labels, weights: weights, batch, nIn, nOut,
+                    grads: grads != 0, wholeBatch: whole != 0)
 }
 @_cdecl("sp_workspace_copy_f64")
 public func sp_workspace_copy_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Double>?, _ quantity: Int32, _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
@@ -350,16 +331,16 @@ public func sp_optimizer_step_f64(_ opt: UnsafeMutableRawPointer?, _ net: Unsafe
 }
 @_cdecl("sp_train_f64")
 public func sp_train_f64(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ lossSum: UnsafeMutablePointer<Double>?,
-                          _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?,
+                          _ penaltySum: UnsafeMutablePointer<Double>?, _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?,
                           _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?, _ n: Int, _ nIn: Int, _ nOut: Int,
                           _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
-    train(net, opt, lossSum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+    train(net, opt, lossSum, penaltySum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
 }
 
 @_cdecl("sp_add_l2_f64")
-public func sp_add_l2_f64(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ rows: Int) -> Int32 {
-    guard let net, let penalty, rows >= 1, alpha >= 0 else { return Status.argument.rawValue }
-    penalty.pointee = (network(net) as Network<Double>).addL2(alpha: Double(alpha), rows: rows)
+public func sp_add_l2_f64(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ norm: Double) -> Int32 {
+    guard let net, let penalty, norm > 0, alpha >= 0 else { return Status.argument.rawValue }
+    penalty.pointee = (network(net) as Network<Double>).addL2(alpha: Double(alpha), norm: norm)
     return Status.ok.rawValue
 }
 

@@ -39,19 +39,14 @@ int32_t sp_network_offsets_f64(void *net, intptr_t *offsets, intptr_t n_offsets)
 int32_t sp_forward_f32(void *net, float *out, const float *x, intptr_t batch, intptr_t n_in, intptr_t n_out);
 int32_t sp_forward_f64(void *net, double *out, const double *x, intptr_t batch, intptr_t n_in, intptr_t n_out);
 
-/* Gradient buffer = dcost/dparams of the mean cost over the batch, *cost = that cost. y is (batch, n_out),
- * or labels (batch) for cross-entropy. whole_batch != 0 keeps every row's S_in, S_out, delta for
- * sp_workspace_copy. Nothing is written unless the status is SP_OK. */
-int32_t sp_backward_f32(void *net, double *cost, const float *x, const float *y, intptr_t batch, intptr_t n_in, intptr_t n_out, int32_t whole_batch);
-int32_t sp_backward_f64(void *net, double *cost, const double *x, const double *y, intptr_t batch, intptr_t n_in, intptr_t n_out, int32_t whole_batch);
-int32_t sp_backward_labels_f32(void *net, double *cost, const float *x, const int64_t *labels, intptr_t batch, intptr_t n_in, int32_t whole_batch);
-int32_t sp_backward_labels_f64(void *net, double *cost, const double *x, const int64_t *labels, intptr_t batch, intptr_t n_in, int32_t whole_batch);
-
-/* Mean cost over the batch, gradients untouched. */
-int32_t sp_cost_f32(void *net, double *cost, const float *x, const float *y, intptr_t batch, intptr_t n_in, intptr_t n_out);
-int32_t sp_cost_f64(void *net, double *cost, const double *x, const double *y, intptr_t batch, intptr_t n_in, intptr_t n_out);
-int32_t sp_cost_labels_f32(void *net, double *cost, const float *x, const int64_t *labels, intptr_t batch, intptr_t n_in);
-int32_t sp_cost_labels_f64(void *net, double *cost, const double *x, const int64_t *labels, intptr_t batch, intptr_t n_in);
+/* *cost = the cost over the batch: Σ w·c / Σ w (weights NULL: the mean). y is (batch, n_out) dense targets
+ * XOR labels (batch) for cross-entropy; weights (batch) >= 0 with a positive sum, or NULL. grads != 0: also
+ * fill the gradient buffer with dcost/dparams (backward); whole_batch != 0 keeps every row's S_in, S_out,
+ * delta for sp_workspace_copy. Nothing is written unless the status is SP_OK. */
+int32_t sp_backward_f32(void *net, double *cost, const float *x, const float *y, const int64_t *labels, const float *weights,
+                        intptr_t batch, intptr_t n_in, intptr_t n_out, int32_t grads, int32_t whole_batch);
+int32_t sp_backward_f64(void *net, double *cost, const double *x, const double *y, const int64_t *labels, const double *weights,
+                        intptr_t batch, intptr_t n_in, intptr_t n_out, int32_t grads, int32_t whole_batch);
 
 /* Copy layer `layer`'s S_in / S_out / delta of the last whole-batch backward: out is (rows, n_(layer+1)). */
 int32_t sp_workspace_copy_f32(void *net, float *out, int32_t quantity, intptr_t layer, intptr_t rows, intptr_t n);
@@ -67,7 +62,8 @@ int32_t sp_all_finite_f64(const double *x, intptr_t count);
  * (SP_ERR_NONFINITE, nothing changed, if a parameter would become NaN/Inf).
  * train: mini-batches first..first+count-1 of an epoch over n samples (batch b: rows
  * order[b*batch_size ...], or in place when order is NULL; y dense or labels; weights may be NULL),
- * each backward + L2 penalty alpha (weights only, / batch rows) + step. *loss_sum += batch loss * rows,
+ * each backward + L2 penalty alpha (weights only, / batch rows or batch weight sum) + step.
+ * *loss_sum += batch loss (L2 included) * rows, *penalty_sum += its L2 part * rows,
  * *done = batches completed. SP_ERR_NONFINITE: batch first + *done had a NaN/Inf loss or gradient, or
  * its step would have made a parameter NaN/Inf; nothing was changed by that batch. A batch whose sample
  * weights sum to 0 is skipped (counted as done, no step). */
@@ -77,7 +73,7 @@ int32_t sp_optimizer_set_f32(void *opt, const double *hyper);
 float *sp_optimizer_state_f32(void *opt, intptr_t *count);
 int64_t sp_optimizer_steps_f32(void *opt, int64_t set);
 int32_t sp_optimizer_step_f32(void *opt, void *net);
-int32_t sp_train_f32(void *net, void *opt, double *loss_sum, intptr_t *done, const float *x, const float *y,
+int32_t sp_train_f32(void *net, void *opt, double *loss_sum, double *penalty_sum, intptr_t *done, const float *x, const float *y,
                       const int64_t *labels, const float *weights, intptr_t n, intptr_t n_in, intptr_t n_out,
                       const int64_t *order, intptr_t batch_size, intptr_t first, intptr_t count, double alpha);
 
@@ -87,13 +83,13 @@ int32_t sp_optimizer_set_f64(void *opt, const double *hyper);
 double *sp_optimizer_state_f64(void *opt, intptr_t *count);
 int64_t sp_optimizer_steps_f64(void *opt, int64_t set);
 int32_t sp_optimizer_step_f64(void *opt, void *net);
-int32_t sp_train_f64(void *net, void *opt, double *loss_sum, intptr_t *done, const double *x, const double *y,
+int32_t sp_train_f64(void *net, void *opt, double *loss_sum, double *penalty_sum, intptr_t *done, const double *x, const double *y,
                       const int64_t *labels, const double *weights, intptr_t n, intptr_t n_in, intptr_t n_out,
                       const int64_t *order, intptr_t batch_size, intptr_t first, intptr_t count, double alpha);
 
-/* Adds the L2 penalty's gradient alpha·W/rows (weights only) to the gradient buffer; *penalty = ½·alpha·Σ‖W‖²/rows. */
-int32_t sp_add_l2_f32(void *net, double *penalty, double alpha, intptr_t rows);
-int32_t sp_add_l2_f64(void *net, double *penalty, double alpha, intptr_t rows);
+/* Adds the L2 penalty's gradient alpha·W/norm (weights only) to the gradient buffer; *penalty = ½·alpha·Σ‖W‖²/norm. */
+int32_t sp_add_l2_f32(void *net, double *penalty, double alpha, double norm);
+int32_t sp_add_l2_f64(void *net, double *penalty, double alpha, double norm);
 
 /* BLAS threads (OpenBLAS from scipy-openblas32). */
 void sp_set_num_threads(int32_t n);

@@ -408,48 +408,52 @@ Net_check(NetObject *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
+/* Validates optional per-sample weights: (n,) of the network's dtype, finite. NULL when w_obj is None. */
+static int
+check_weights(NetObject *self, PyObject *w_obj, npy_intp n, PyArrayObject **w)
+{
+    *w = NULL;
+    if (w_obj == Py_None) return 1;
+    *w = check_array(w_obj, "sample_weight", self->typenum, 1, n, -1, 0);
+    return *w && check_finite(*w, "sample_weight");
+}
+
 /* Runs backward (grads != 0) or cost on validated arrays, with the GIL released. */
 static int32_t
-run_loss(NetObject *self, int grads, int whole, PyArrayObject *x, PyArrayObject *y, int labels, double *cost)
+run_loss(NetObject *self, int grads, int whole, PyArrayObject *x, PyArrayObject *y, int labels, PyArrayObject *w,
+         double *cost)
 {
     npy_intp batch = PyArray_DIM(x, 0), n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
-    const void *xd = PyArray_DATA(x), *yd = PyArray_DATA(y);
+    const void *xd = PyArray_DATA(x), *yd = labels ? NULL : PyArray_DATA(y);
+    const int64_t *ld = labels ? PyArray_DATA(y) : NULL;
+    const void *wd = w ? PyArray_DATA(w) : NULL;
     int32_t status;
-    net_lock(self);
     Py_BEGIN_ALLOW_THREADS
-    if (F32(self)) {
-        if (grads)
-            status = labels ? sp_backward_labels_f32(self->handle, cost, xd, yd, batch, n_in, whole)
-                            : sp_backward_f32(self->handle, cost, xd, yd, batch, n_in, n_out, whole);
-        else
-            status = labels ? sp_cost_labels_f32(self->handle, cost, xd, yd, batch, n_in)
-                            : sp_cost_f32(self->handle, cost, xd, yd, batch, n_in, n_out);
-    } else {
-        if (grads)
-            status = labels ? sp_backward_labels_f64(self->handle, cost, xd, yd, batch, n_in, whole)
-                            : sp_backward_f64(self->handle, cost, xd, yd, batch, n_in, n_out, whole);
-        else
-            status = labels ? sp_cost_labels_f64(self->handle, cost, xd, yd, batch, n_in)
-                            : sp_cost_f64(self->handle, cost, xd, yd, batch, n_in, n_out);
-    }
+    status = F32(self) ? sp_backward_f32(self->handle, cost, xd, yd, ld, wd, batch, n_in, n_out, grads, whole)
+                       : sp_backward_f64(self->handle, cost, xd, yd, ld, wd, batch, n_in, n_out, grads, whole);
     Py_END_ALLOW_THREADS
-    PyThread_release_lock(self->lock);
     return status;
 }
 
 static PyObject *
 loss_call(NetObject *self, PyObject *args, PyObject *kwds, int grads, const char *what)
 {
-    static char *kwlist[] = {"X", "Y", "check_finite", NULL};
-    PyObject *x_obj, *y_obj;
-    PyArrayObject *x, *y;
+    static char *kwlist[] = {"X", "Y", "check_finite", "sample_weight", NULL};
+    PyObject *x_obj, *y_obj, *w_obj = Py_None;
+    PyArrayObject *x, *y, *w;
     int finite = 1;
     if (!check_ready(self)) return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|p", kwlist, &x_obj, &y_obj, &finite)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO", kwlist, &x_obj, &y_obj, &finite, &w_obj)) return NULL;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y);
-    if (labels < 0) return NULL;
+    if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
     double cost = 0.0;
-    int32_t status = run_loss(self, grads, 0, x, y, labels, &cost);
+    net_lock(self);
+    int32_t status = run_loss(self, grads, 0, x, y, labels, w, &cost);
+    PyThread_release_lock(self->lock);
+    if (status == SP_ERR_ARG && w) {
+        PyErr_SetString(PyExc_ValueError, "sample_weight must be >= 0 with a positive sum");
+        return NULL;
+    }
     if (status != SP_OK) return raise_status(status, what);
     return PyFloat_FromDouble(cost);
 }
@@ -467,14 +471,14 @@ Net_cost(NetObject *self, PyObject *args, PyObject *kwds) { return loss_call(sel
 static PyObject *
 Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"X", "Y", "check_finite", NULL};
-    PyObject *x_obj, *y_obj;
-    PyArrayObject *x, *y;
+    static char *kwlist[] = {"X", "Y", "check_finite", "sample_weight", NULL};
+    PyObject *x_obj, *y_obj, *w_obj = Py_None;
+    PyArrayObject *x, *y, *w;
     int finite = 1;
     if (!check_ready(self)) return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|p", kwlist, &x_obj, &y_obj, &finite)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO", kwlist, &x_obj, &y_obj, &finite, &w_obj)) return NULL;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y);
-    if (labels < 0) return NULL;
+    if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
     npy_intp batch = PyArray_DIM(x, 0);
     PyObject *lists[3] = {PyList_New(self->n_layers), PyList_New(self->n_layers), PyList_New(self->n_layers)};
     PyObject *result = NULL, *grads = NULL;
@@ -494,12 +498,8 @@ Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
     }
     double cost = 0.0;
     net_lock(self);
-    int32_t status;
+    int32_t status = run_loss(self, 1, 1, x, y, labels, w, &cost);
     Py_BEGIN_ALLOW_THREADS
-    status = F32(self) ? (labels ? sp_backward_labels_f32(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], 1)
-                                 : sp_backward_f32(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], self->sizes[self->n_layers], 1))
-                       : (labels ? sp_backward_labels_f64(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], 1)
-                                 : sp_backward_f64(self->handle, &cost, PyArray_DATA(x), PyArray_DATA(y), batch, self->sizes[0], self->sizes[self->n_layers], 1));
     for (int q = 0; status == SP_OK && q < 3; q++) {
         for (Py_ssize_t i = 0; status == SP_OK && i < self->n_layers; i++) {
             void *dst = PyArray_DATA((PyArrayObject *)PyList_GET_ITEM(lists[q], i));
@@ -700,7 +700,7 @@ now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches)
+/* train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches, penalty_sum)
  * One epoch of mini-batches in Swift. The GIL is taken back every ~50 ms to check for signals, so
  * Ctrl-C stops training promptly, after a completed step. A NaN/Inf loss raises FloatingPointError
  * with args (message, batch index); no step is taken for that batch. */
@@ -739,7 +739,7 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     }
     Py_ssize_t n_batches = (n + batch_size - 1) / batch_size, first = 0, chunk = 1;
-    double loss_sum = 0.0;
+    double loss_sum = 0.0, penalty_sum = 0.0;
     const void *xd = PyArray_DATA(x), *yd = labels ? NULL : PyArray_DATA(y), *ld = labels ? PyArray_DATA(y) : NULL;
     const void *wd = w ? PyArray_DATA(w) : NULL;
     const int64_t *od = order ? PyArray_DATA(order) : NULL;
@@ -751,8 +751,8 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
         double t0 = now_seconds();
         net_lock(self);
         Py_BEGIN_ALLOW_THREADS
-        status = F32(self) ? sp_train_f32(self->handle, opt->handle, &loss_sum, &done, xd, yd, ld, wd, n, n_in, n_out, od, batch_size, first, count, alpha)
-                           : sp_train_f64(self->handle, opt->handle, &loss_sum, &done, xd, yd, ld, wd, n, n_in, n_out, od, batch_size, first, count, alpha);
+        status = F32(self) ? sp_train_f32(self->handle, opt->handle, &loss_sum, &penalty_sum, &done, xd, yd, ld, wd, n, n_in, n_out, od, batch_size, first, count, alpha)
+                           : sp_train_f64(self->handle, opt->handle, &loss_sum, &penalty_sum, &done, xd, yd, ld, wd, n, n_in, n_out, od, batch_size, first, count, alpha);
         Py_END_ALLOW_THREADS
         PyThread_release_lock(self->lock);
         first += done;
@@ -767,22 +767,21 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
         if (elapsed < 0.02 && chunk < (1 << 20)) chunk *= 2;
         else if (elapsed > 0.1 && chunk > 1) chunk /= 2;
     }
-    return Py_BuildValue("(dn)", loss_sum, first);
+    return Py_BuildValue("(dnd)", loss_sum, first, penalty_sum);
 }
 
-/* add_l2(alpha, rows) -> float: adds alpha·W/rows to the weight gradients, returns ½·alpha·Σ‖W‖²/rows. */
+/* add_l2(alpha, norm) -> float: adds alpha·W/norm to the weight gradients, returns ½·alpha·Σ‖W‖²/norm. */
 static PyObject *
 Net_add_l2(NetObject *self, PyObject *args)
 {
-    double alpha, penalty = 0.0;
-    Py_ssize_t rows;
-    if (!check_ready(self) || !PyArg_ParseTuple(args, "dn", &alpha, &rows)) return NULL;
-    if (!(alpha >= 0) || rows < 1) {
-        PyErr_SetString(PyExc_ValueError, "add_l2 needs alpha >= 0 and rows >= 1");
+    double alpha, norm, penalty = 0.0;
+    if (!check_ready(self) || !PyArg_ParseTuple(args, "dd", &alpha, &norm)) return NULL;
+    if (!(alpha >= 0) || !(norm > 0)) {
+        PyErr_SetString(PyExc_ValueError, "add_l2 needs alpha >= 0 and norm > 0");
         return NULL;
     }
     net_lock(self);
-    int32_t status = F32(self) ? sp_add_l2_f32(self->handle, &penalty, alpha, rows) : sp_add_l2_f64(self->handle, &penalty, alpha, rows);
+    int32_t status = F32(self) ? sp_add_l2_f32(self->handle, &penalty, alpha, norm) : sp_add_l2_f64(self->handle, &penalty, alpha, norm);
     PyThread_release_lock(self->lock);
     if (status != SP_OK) return raise_status(status, "add_l2");
     return PyFloat_FromDouble(penalty);
@@ -790,11 +789,11 @@ Net_add_l2(NetObject *self, PyObject *args)
 
 static PyMethodDef Net_methods[] = {
     {"add_l2", (PyCFunction)Net_add_l2, METH_VARARGS,
-     "add_l2(alpha, rows) -> float\n\nAdd the L2 penalty's gradient to the weight gradients; return the penalty."},
+     "add_l2(alpha, norm) -> float\n\nAdd the L2 penalty's gradient to the weight gradients; return the penalty."},
     {"check", (PyCFunction)(void (*)(void))Net_check, METH_VARARGS | METH_KEYWORDS,
      "check(X, Y, x_name='X', y_name='Y')\n\nValidate a data pair as backward would, computing nothing."},
     {"train", (PyCFunction)(void (*)(void))Net_train, METH_VARARGS | METH_KEYWORDS,
-     "train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches)"},
+     "train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches, penalty_sum)"},
     {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,
      "forward(X, out=None) -> ndarray\n\nS_out of the last layer for X (n, sizes[0])."},
     {"backward", (PyCFunction)(void (*)(void))Net_backward, METH_VARARGS | METH_KEYWORDS,

@@ -61,9 +61,12 @@ class History:
         Accuracy (cross_entropy, binary_cross_entropy) or R² (mse) on ``validation_data``.
     epoch_time : list of float
         Seconds spent in each epoch's training (excluding validation).
+    penalty : list of float
+        The L2 part of ``loss`` (0 without ``alpha``).
     """
 
     loss: list = field(default_factory=list)
+    penalty: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     val_score: list = field(default_factory=list)
     epoch_time: list = field(default_factory=list)
@@ -349,6 +352,20 @@ class Network:
             self._check_target_values(Y)
         return Y
 
+    def _sample_weight(self, sample_weight: Optional[ArrayLike], n: int) -> Optional[NDArray]:
+        """Per-sample weights as the extension takes them (converted to the network's dtype: they are small)."""
+        if sample_weight is None:
+            return None
+        try:
+            w = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise TypeError("sample_weight must be a 1-D array of numbers") from None
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError("sample_weight must be finite, >= 0, with a positive sum")
+        return w
+
     def _check_target_values(self, Y: NDArray) -> None:
         if not np.isfinite(Y).all():
             return  # the extension names it
@@ -376,7 +393,7 @@ class Network:
         """
         return self._net.forward(self._input(X), out)
 
-    def backward(self, X: ArrayLike, Y: ArrayLike) -> float:
+    def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Forward and backward pass: fill :attr:`grads` with the gradient of the mean cost.
 
         Parameters
@@ -386,6 +403,8 @@ class Network:
         Y : ndarray
             Targets: (n_samples, sizes[-1]) of the network's dtype; for cross_entropy also integer
             class labels of shape (n_samples,); for a single output also shape (n_samples,).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights with a positive sum: the cost becomes Σ w·cost / Σ w.
 
         Returns
         -------
@@ -393,19 +412,21 @@ class Network:
             The mean cost over the batch.
         """
         X = self._input(X)
-        return self._net.backward(X, self._target(Y, len(X)))
+        n = X.shape[0] if X.ndim == 2 else 0
+        return self._net.backward(X, self._target(Y, n), sample_weight=self._sample_weight(sample_weight, n))
 
-    def cost(self, X: ArrayLike, Y: ArrayLike) -> float:
+    def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
         X = self._input(X)
-        return self._net.cost(X, self._target(Y, len(X)))
+        n = X.shape[0] if X.ndim == 2 else 0
+        return self._net.cost(X, self._target(Y, n), sample_weight=self._sample_weight(sample_weight, n))
 
-    def trace(self, X: ArrayLike, Y: ArrayLike) -> Trace:
+    def trace(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Trace:
         """Run :meth:`backward` and return every quantity of the derivation, layer by layer.
 
         Parameters
         ----------
-        X, Y : ndarray
+        X, Y, sample_weight : ndarray
             As for :meth:`backward`.
 
         Returns
@@ -414,7 +435,9 @@ class Network:
             ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists of copies, one per layer) and ``loss``.
         """
         X = self._input(X)
-        loss, s_in, s_out, deltas, grads = self._net.trace(X, self._target(Y, len(X)))
+        n = X.shape[0] if X.ndim == 2 else 0
+        loss, s_in, s_out, deltas, grads = self._net.trace(X, self._target(Y, n),
+                                                           sample_weight=self._sample_weight(sample_weight, n))
         dW, dB = self._split(grads)
         return Trace(S_in=s_in, S_out=s_out, deltas=deltas, dW=list(dW), dB=list(dB), loss=loss)
 
@@ -457,6 +480,7 @@ class Network:
         verbose: bool = False,
         progress: bool = False,
         comm: Any = None,
+        check_finite: bool = True,
     ) -> History:
         """Train with mini-batch gradient steps; whole epochs run in Swift with the GIL released.
 
@@ -499,6 +523,8 @@ class Network:
             Swift core wrote is the one MPI reads) and every rank takes the same step. Every rank must
             have the same number of mini-batches per epoch. A hash of the parameters is compared across
             ranks at the end (``RuntimeError`` if they differ). ``sample_weight`` is not supported here.
+        check_finite : bool, default True
+            Scan X and Y for NaN/Inf before training (skip it only for data already checked).
 
         Returns
         -------
@@ -529,12 +555,7 @@ class Network:
             raise TypeError(f"optimizer must be a swiftprop.optim optimizer, got {type(optimizer).__name__}")
         elif optimizer.network is not self:
             raise ValueError("optimizer was created for another network")
-        if sample_weight is not None:
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
-            if sample_weight.shape != (n,):
-                raise ValueError(f"sample_weight must have shape ({n},), got {sample_weight.shape}")
-            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any() or sample_weight.sum() <= 0:
-                raise ValueError("sample_weight must be finite, >= 0, with a positive sum")
+        sample_weight = self._sample_weight(sample_weight, n)
         if validation_data is not None:
             try:
                 X_val, Y_val = validation_data
@@ -557,7 +578,10 @@ class Network:
         try:
             for epoch in range(1, epochs + 1):
                 if comm is None:
-                    self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha, history)
+                    # X and Y are scanned for NaN/Inf once per fit (a NaN written into them later still
+                    # stops training through the loss check)
+                    self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha,
+                                    history, check_finite and epoch == 1)
                 else:
                     self._fit_epoch_mpi(epoch, X, Y, optimizer, shuffle, rng, batch_size, alpha, history, comm)
                 if validation_data is not None:
@@ -579,16 +603,15 @@ class Network:
         return history
 
     def _fit_epoch(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, sample_weight: Optional[NDArray],
-                   shuffle: bool, rng: np.random.Generator, batch_size: int, alpha: float, history: History) -> None:
+                   shuffle: bool, rng: np.random.Generator, batch_size: int, alpha: float, history: History,
+                   check_finite: bool) -> None:
         """One epoch of mini-batches in Swift; appends its loss and time to history."""
         n = X.shape[0]
         order = rng.permutation(n).astype(np.int64) if shuffle and n else None
         start = time.perf_counter()
         try:
-            # X and Y are checked for NaN/Inf once per fit (a NaN arriving later still stops training
-            # through the loss check)
-            loss_sum, _ = self._net.train(optimizer._opt, X, Y, sample_weight, order,
-                                          min(batch_size, max(n, 1)), float(alpha), epoch == 1)
+            loss_sum, _, penalty_sum = self._net.train(optimizer._opt, X, Y, sample_weight, order,
+                                                       min(batch_size, max(n, 1)), float(alpha), check_finite)
         except FloatingPointError as e:
             batch = e.args[1] if len(e.args) > 1 else "?"
             raise FloatingPointError(
@@ -597,6 +620,7 @@ class Network:
                 f"last finite step (try a smaller learning rate or scaled inputs)") from None
         history.epoch_time.append(time.perf_counter() - start)
         history.loss.append(loss_sum / n)
+        history.penalty.append(penalty_sum / n)
 
     # ---- data-parallel training over MPI ----
 
@@ -627,15 +651,17 @@ class Network:
         bs = min(batch_size, n)
         order = rng.permutation(n) if shuffle else None
         start = time.perf_counter()
-        loss_sum = 0.0
+        loss_sum = penalty_sum = 0.0
         for b in range(-(-n // bs)):
             rows = slice(b * bs, min(n, (b + 1) * bs))
             idx = rows if order is None else order[rows]
             xb, yb = X[idx], Y[idx]
             loss = self._net.backward(xb, yb, check_finite=(epoch == 1 and order is None))
+            penalty = 0.0
             if alpha:
                 # alpha·W / (global batch rows): after averaging this is the 1-rank penalty on the union
-                loss += self._net.add_l2(float(alpha), xb.shape[0] * size)
+                penalty = self._net.add_l2(float(alpha), float(xb.shape[0] * size))
+                loss += penalty
             comm.Allreduce(MPI.IN_PLACE, self._grads, op=MPI.SUM)
             self._grads /= size
             loss = comm.allreduce(loss, op=MPI.SUM) / size
@@ -645,8 +671,10 @@ class Network:
                     f"learning rate {optimizer.lr:g}; the parameters are those of the last finite step")
             optimizer.step()
             loss_sum += loss * xb.shape[0]
+            penalty_sum += penalty * xb.shape[0]
         history.epoch_time.append(time.perf_counter() - start)
         history.loss.append(loss_sum / n)
+        history.penalty.append(penalty_sum / n)
 
     def _mpi_check_identical(self, comm: Any) -> None:
         digests = comm.allgather(self.param_hash())

@@ -811,7 +811,7 @@ def train_epoch(
         in place (e.g. a closure over :func:`sgd_step` or :func:`adam_step`).
     alpha : float, optional
         L2 penalty (default 0), as scikit-learn's: each batch of ``rows``
-        samples adds ``½·alpha·Σ_i ‖W[i]‖² / rows`` to its cost and
+        samples adds ``½·alpha·Σ_i ‖W[i]‖² / rows`` (or / Σ w of the batch with sample weights) to its cost and
         ``alpha·W[i] / rows`` to ``dW[i]`` (weights only, not biases).
     sample_weight : ndarray, shape (n,), optional
         Per-sample weights; a batch's cost is ``Σ w·c / Σ w`` over its
@@ -868,7 +868,8 @@ def train_epoch(
             else:
                 cost, dW, dB = _weighted_batch_backward(W, B, activations, loss, xb, yb, sample_weight[idx])
             if alpha != 0:
-                c = alpha / rows
+                # the penalty is divided by the batch's rows, or by its weight sum with sample weights
+                c = alpha / (rows if sample_weight is None else float(np.sum(sample_weight[idx])))
                 cost += 0.5 * c * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in W)
                 dW = [g + c * w for g, w in zip(dW, W)]
         grads = [a for i in range(L) for a in (dW[i], dB[i])]

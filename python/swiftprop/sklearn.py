@@ -439,14 +439,6 @@ class _BaseMLP(BaseEstimator):
         """The loss in scikit-learn's definition (see MLPRegressor); classifiers: unchanged."""
         return loss
 
-    def _l2(self) -> float:
-        """Σ‖W‖² over the layers (in float64), for the penalty ½·alpha·Σ‖W‖²/n."""
-        total = 0.0
-        for W in self._network.weights:
-            w = W.ravel().astype(np.float64, copy=False)
-            total += float(np.dot(w, w))
-        return total
-
     def _fit_stochastic(self, X: NDArray, Y: NDArray, sw: Optional[NDArray], strat: Optional[NDArray],
                         incremental: bool, p: dict[str, Any], rs: np.random.RandomState) -> None:
         net = self._network
@@ -473,33 +465,23 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to "
                               "be clipped", UserWarning)
             batch_size = int(np.clip(self.batch_size, 1, n))
-        n_batches = -(-n // batch_size)
-        alpha = float(self.alpha)
-        if sw_tr is not None:
-            # scikit-learn divides a weighted batch's L2 term by the batch's weight sum, the core by its
-            # row count: scaling alpha by 1 / (mean weight) makes them equal when the batch is the whole
-            # training set, and equal in expectation for mini-batches.
-            alpha *= n / float(sw_tr.sum())
+        alpha = float(self.alpha)  # the core divides a batch's penalty by its rows, or its weight sum
         # the shuffling stream: one Generator seeded from the estimator's RandomState
         shuffle_rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max)) if self.shuffle else None
-        track_l2 = alpha > 0 and self._needs_penalty_split()
 
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
-                l2_before = self._l2() if track_l2 else 0.0
                 try:
+                    # X, Y were validated (finite) once by fit
                     hist = net.fit(X_tr, Y_tr, epochs=1, batch_size=batch_size, optimizer=opt,
                                    shuffle=bool(self.shuffle), seed=shuffle_rng, sample_weight=sw_tr,
-                                   alpha=alpha)
+                                   alpha=alpha, check_finite=False)
                 except FloatingPointError as e:
                     raise ValueError(
                         "Solver produced non-finite parameter weights. The input data may contain large "
                         f"values and need to be preprocessed. ({e})") from e
-                penalty = 0.0
-                if track_l2:  # Σ over the epoch's batches of ½·alpha·‖W‖², by the trapezoid rule, / n
-                    penalty = 0.5 * alpha * n_batches * 0.5 * (l2_before + self._l2()) / n
-                loss = self._report_loss(hist.loss[0], penalty)
+                loss = self._report_loss(hist.loss[0], hist.penalty[0])
                 self.n_iter_ += 1
                 self.t_ += n
                 self.loss_ = loss
@@ -538,9 +520,6 @@ class _BaseMLP(BaseEstimator):
 
         if self.early_stopping:
             net.params[...] = self._best_params  # restore the best validated parameters
-
-    def _needs_penalty_split(self) -> bool:
-        return False
 
     def _split(self, X: NDArray, Y: NDArray, sw: Optional[NDArray], strat: Optional[NDArray],
                rs: np.random.RandomState) -> tuple:
@@ -596,32 +575,15 @@ class _BaseMLP(BaseEstimator):
         params, grads = net.params, net.grads
         n = X.shape[0]
         alpha = float(self.alpha)
-        if sw is not None:
-            # Network.backward takes no sample weights; one full-batch Network.fit step computes the
-            # weighted gradient into net.grads (its step is undone: the parameters are rewritten from x
-            # before every evaluation and at the end). alpha is rescaled so that the penalty is
-            # ½·alpha·Σ‖W‖²/Σw, scikit-learn's with sample weights.
-            probe = SGD(net, lr=1e-12)
-            alpha_eff = alpha * n / float(sw.sum())
+        # scikit-learn's penalty ½·alpha·Σ‖W‖² is divided by n, or by Σw with sample weights
+        norm = float(n if sw is None else sw.sum())
 
         def data_and_penalty(x: NDArray) -> tuple[float, float, NDArray]:
             params[...] = x
-            if sw is None:
-                data = net.backward(X, Y)
-                pen = 0.0
-                if alpha:
-                    for W, G in zip(net.weights, net.weight_grads):
-                        G += (alpha / n) * W
-                    pen = 0.5 * alpha * self._l2() / n
-            else:
-                try:
-                    total = net.fit(X, Y, epochs=1, batch_size=n, optimizer=probe, shuffle=False,
-                                    sample_weight=sw, alpha=alpha_eff).loss[0]
-                except FloatingPointError:
-                    return np.inf, 0.0, np.zeros(params.size)
-                params[...] = x
-                pen = 0.5 * alpha * self._l2() / float(sw.sum()) if alpha else 0.0
-                data = total - pen
+            data = net.backward(X, Y, sample_weight=sw)
+            if not np.isfinite(data):
+                return np.inf, 0.0, np.zeros(params.size)
+            pen = net._net.add_l2(alpha, norm) if alpha else 0.0  # adds alpha·W/norm to the gradient
             return data, pen, grads.astype(np.float64)
 
         state: dict[str, Any] = {"x": params.astype(np.float64), "it": 0}
@@ -638,7 +600,6 @@ class _BaseMLP(BaseEstimator):
                 print(f"Iteration {state['it']}, loss = {self._report_loss(data + pen, pen):.8f}")
 
         options = {"maxiter": int(self.max_iter), "maxfun": int(self.max_fun), "gtol": float(self.tol)}
-        previous_optimizer = net.optimizer
         try:
             res = scipy.optimize.minimize(fun, params.astype(np.float64), method="L-BFGS-B", jac=True,
                                           callback=callback, options=options)
@@ -647,10 +608,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn("Training interrupted by user.", UserWarning)
             res = None
             x, self.n_iter_ = state["x"], int(state["it"])  # the last completed iteration
-        try:
-            data, pen, _ = data_and_penalty(x)  # also writes x into the parameters
-        finally:
-            net.optimizer = previous_optimizer  # not the weighted path's probe
+        data, pen, _ = data_and_penalty(x)  # also writes x into the parameters
         self.loss_ = self._report_loss(data + pen, pen)
         if not np.isfinite(params).all():
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain "
@@ -1119,9 +1077,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     -----
     The loss follows scikit-learn's definition, ½ · mean over samples and outputs of the squared error
     (+ the L2 term), and its gradient scikit-learn's (that of ½ · sum over outputs, mean over samples):
-    the network's 'mse' is the latter, and ``loss_`` / ``loss_curve_`` are converted. With several
-    outputs and alpha > 0 the L2 part of an epoch's loss is estimated from the penalty at the start
-    and at the end of the epoch (exact with one output or alpha = 0). With 'lbfgs' the optimised
+    the network's 'mse' is the latter, and ``loss_`` / ``loss_curve_`` are converted (the L2 part of
+    an epoch's loss, which the network reports separately, is kept as it is). With 'lbfgs' the optimised
     objective is the one whose gradient is used (½ · sum over outputs), so with several outputs the
     loss and gradient handed to L-BFGS agree. See :class:`MLPClassifier` for the SGD velocity form and
     sparse input.
@@ -1182,9 +1139,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _output(self) -> tuple[str, str]:
         return "identity", "mse"
-
-    def _needs_penalty_split(self) -> bool:
-        return self.n_outputs_ > 1
 
     def _report_loss(self, loss: float, penalty_per_sample: float) -> float:
         # network: data = ½·Σ_outputs (mean over samples); scikit-learn: ½·mean over samples AND outputs

@@ -327,7 +327,8 @@ def test_reference_train_epoch_matches_hand_written_loop():
         S_in, S_out = ref.forward(b.W, b.B, b.activations, X[idx])
         logp = S_in[-1] - np.log(np.exp(S_in[-1]).sum(axis=1, keepdims=True))
         c = -(w[idx] * logp[np.arange(len(idx)), y[idx]]).sum() / w[idx].sum()
-        c += 0.5 * 0.5 * sum((W ** 2).sum() for W in b.W) / len(idx)
+        # with sample weights the L2 term is divided by the batch's weight sum (as scikit-learn)
+        c += 0.5 * 0.5 * sum((W ** 2).sum() for W in b.W) / w[idx].sum()
         # gradient by central differences of that batch cost
         params = b.param_list()
         grads = []
@@ -341,7 +342,7 @@ def test_reference_train_epoch_matches_hand_written_loop():
                     si, _ = ref.forward(b.W, b.B, b.activations, X[idx])
                     lp = si[-1] - np.log(np.exp(si[-1]).sum(axis=1, keepdims=True))
                     cc = -(w[idx] * lp[np.arange(len(idx)), y[idx]]).sum() / w[idx].sum()
-                    vals.append(cc + 0.25 * sum((W ** 2).sum() for W in b.W) / len(idx))
+                    vals.append(cc + 0.25 * sum((W ** 2).sum() for W in b.W) / w[idx].sum())
                 p[j] = old
                 g[j] = (vals[0] - vals[1]) / 2e-6
             grads.append(g)
