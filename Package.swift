@@ -18,12 +18,14 @@ let package = Package(
         // Declarations of the few prefixed CBLAS symbols we call; no header of the BLAS package
         // is included, so a system cblas.h cannot shadow it.
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),
+        // An errno-free square root (header-only), so that loops over √x vectorise.
+        .systemLibrary(name: "_CMath", path: "Sources/_CMath"),
 
         // MARK: Core
         // Pure Swift numerics: layers, losses, network, optimizers. Knows nothing of Python or C.
         .target(
             name: "SwiftProp",
-            dependencies: ["_CBLAS"]
+            dependencies: ["_CBLAS", "_CMath"]
         ),
 
         // MARK: C ABI

@@ -40,9 +40,12 @@ class BuildSwiftExt(build_ext):
         swift = _swift()
         swiftc = str(Path(swift).with_name("swiftc"))
         config = ["-c", "release", "--product", PRODUCT]
-        _run([swift, "build", *config])
         bin_dir = Path(_run([swift, "build", *config, "--show-bin-path"]).strip())
         archive = bin_dir / f"lib{PRODUCT}.a"
+        # SwiftPM updates an existing archive in place, keeping objects of deleted source files (whose
+        # symbols then fail to link): always archive anew.
+        archive.unlink(missing_ok=True)
+        _run([swift, "build", *config])
 
         info = json.loads(_run([swiftc, "-print-target-info"]))
         resource = Path(info["paths"]["runtimeResourcePath"])  # .../usr/lib/swift

@@ -28,7 +28,7 @@ func activationForward<T: Scalar>(
 ) {
     for r in 0..<rows {
         let z = sIn + r * n, y = sOut + r * n
-        if let bias { addInPlace(z, bias, n: n) }
+        if let bias { for k in 0..<n { z[k] += bias[k] } }
         activationRow(y, z, n: n, f)
     }
 }

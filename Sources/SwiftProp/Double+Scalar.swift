@@ -1,4 +1,5 @@
 import _CBLAS
+import _CMath
 import Glibc
 
 extension Double: Scalar {
@@ -7,7 +8,7 @@ extension Double: Scalar {
     @inlinable @inline(__always) public static func log(_ x: Double) -> Double { Glibc.log(x) }
     @inlinable @inline(__always) public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
     @inlinable @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
-    @inlinable @inline(__always) public static func sqrt(_ x: Double) -> Double { x.squareRoot() }
+    @inlinable @inline(__always) public static func sqrt(_ x: Double) -> Double { sp_sqrt(x) }
 
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,

@@ -1,4 +1,5 @@
 import _CBLAS
+import _CMath
 import Glibc
 
 extension Float: Scalar {
@@ -7,7 +8,7 @@ extension Float: Scalar {
     @inlinable @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
     @inlinable @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
     @inlinable @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
-    @inlinable @inline(__always) public static func sqrt(_ x: Float) -> Float { x.squareRoot() }
+    @inlinable @inline(__always) public static func sqrt(_ x: Float) -> Float { sp_sqrtf(x) }
 
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,

@@ -22,7 +22,10 @@ func linearBackward<T: Scalar>(
            alpha: 1, a: delta, lda: nOut, b: x, ldb: nIn, beta: accumulate ? 1 : 0, c: dW, ldc: nIn)
     // (3) dcost/dB = δ, summed over the rows of the batch
     if !accumulate { dB.initialize(repeating: 0, count: nOut) }
-    for r in 0..<rows { addInPlace(dB, delta + r * nOut, n: nOut) }
+    for r in 0..<rows {
+        let d = delta + r * nOut
+        for k in 0..<nOut { dB[k] += d[k] }
+    }
     // (1), matrix half: dcost/dS_out_prev = δ W; the caller applies ⊙ f'(S_in_prev)
     if let dx {
         T.gemm(transA: false, transB: false, m: rows, n: nIn, k: nOut,

@@ -51,26 +51,25 @@ public final class Optimizer<T: Scalar> {
     }
 
     // v ← μ v + (g + λ p);  p ← p − lr (nesterov ? g + λ p + μ v : v)
-    // commit false: only check that every new p is finite (x·0 is NaN for infinite or NaN x).
+    // commit false: only check that every new p is finite. Loops without conditional loads or stores,
+    // and a branch-free flag, so that the compiler vectorises both passes.
     @inline(__always) @discardableResult
     private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, commit: Bool) -> Bool {
         let v = state, lr = self.lr, mu = momentum, wd = weightDecay, nesterov = self.nesterov
-        var check = SIMD8<T>.zero
-        var j = 0
-        while j < count {
-            let l = min(8, count - j), pj = ld(p, j, l)
-            let d = ld(g, j, l) + wd * pj
-            let vj = mu == 0 ? d : mu * ld(v, j, l) + d
-            let pn = pj - lr * (nesterov ? d + mu * vj : vj)
-            if commit {
-                if mu != 0 { st(vj, v, j, l) }
-                st(pn, p, j, l)
-            } else {
-                check += pn * 0
+        var bad: UInt8 = 0
+        if mu == 0 {
+            for j in 0..<count {
+                let pj = p[j], pn = pj - lr * (g[j] + wd * pj)
+                if commit { p[j] = pn } else { bad |= notFinite(pn) }
             }
-            j += 8
+        } else {
+            for j in 0..<count {
+                let pj = p[j], d = g[j] + wd * pj, vj = mu * v[j] + d
+                let pn = pj - lr * (nesterov ? d + mu * vj : vj)
+                if commit { v[j] = vj; p[j] = pn } else { bad |= notFinite(pn) }
+            }
         }
-        return check.sum() == 0
+        return bad == 0
     }
 
     // m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε)
@@ -83,22 +82,15 @@ public final class Optimizer<T: Scalar> {
         let stepSize = lr * T.sqrt(c2) / c1
         let coupled: T = kind == .adam ? weightDecay : 0
         let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
-        var check = SIMD8<T>.zero
-        var j = 0
-        while j < count {
-            let l = min(8, count - j), pj = ld(p, j, l)
-            let d = ld(g, j, l) + coupled * pj
-            let mj = b1 * ld(m, j, l) + (1 - b1) * d
-            let vj = b2 * ld(v, j, l) + (1 - b2) * d * d
-            let pn = decay * pj - stepSize * mj / (vj.squareRoot() + eps)
-            if commit {
-                st(mj, m, j, l); st(vj, v, j, l); st(pn, p, j, l)
-            } else {
-                check += pn * 0
-            }
-            j += 8
+        var bad: UInt8 = 0
+        for j in 0..<count {
+            let pj = p[j], d = g[j] + coupled * pj
+            let mj = b1 * m[j] + (1 - b1) * d
+            let vj = b2 * v[j] + (1 - b2) * d * d
+            let pn = decay * pj - stepSize * mj / (T.sqrt(vj) + eps)
+            if commit { m[j] = mj; v[j] = vj; p[j] = pn } else { bad |= notFinite(pn) }
         }
-        return check.sum() == 0
+        return bad == 0
     }
 
     private func power(_ x: T, _ n: Int) -> T {
