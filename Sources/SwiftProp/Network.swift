@@ -28,8 +28,9 @@ final class Workspace<T: Scalar> {
     private let offsets: [Int]  // layer i: S_in at offsets[i], S_out, then δ, each rows × n_i
     private let widths: [Int]
     private let scratch: Int    // dcost/dS_out of the layer being differentiated: rows × max n_i
+    private let dropOffsets: [Int?]  // hidden layer i with dropout: its mask, then its dropped S_out
 
-    init?(rows: Int, widths: [Int]) {
+    init?(rows: Int, widths: [Int], dropout: [Bool] = []) {
         var offsets: [Int] = [], total = 0
         for n in widths {
             let (block, o1) = rows.multipliedReportingOverflow(by: n)
@@ -39,15 +40,30 @@ final class Workspace<T: Scalar> {
             offsets.append(total); total = next
         }
         let (extra, o4) = rows.multipliedReportingOverflow(by: widths.max() ?? 0)
-        let (all, o5) = total.addingReportingOverflow(extra)
-        guard !o4, !o5, let buffer = Buffer<T>(count: all) else { return nil }
+        var (all, o5) = total.addingReportingOverflow(extra)
+        guard !o4, !o5 else { return nil }
+        var drops: [Int?] = []
+        for (i, n) in widths.enumerated() {
+            guard i < dropout.count, dropout[i] else { drops.append(nil); continue }
+            let (two, o6) = (2 * rows).multipliedReportingOverflow(by: n)
+            let (next, o7) = all.addingReportingOverflow(two)
+            guard !o6, !o7 else { return nil }
+            drops.append(all); all = next
+        }
+        guard let buffer = Buffer<T>(count: all) else { return nil }
         self.rows = rows; self.buffer = buffer; self.offsets = offsets; self.widths = widths; scratch = total
+        dropOffsets = drops
     }
 
     @inline(__always) func sIn(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] }
     @inline(__always) func sOut(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + rows * widths[i] }
     @inline(__always) func delta(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + 2 * rows * widths[i] }
     @inline(__always) func dSOut() -> UnsafeMutablePointer<T> { buffer.base + scratch }
+    /// Layer i's dropout mask and dropped output, if it has dropout.
+    @inline(__always) func mask(_ i: Int) -> UnsafeMutablePointer<T>? { dropOffsets[i].map { buffer.base + $0 } }
+    @inline(__always) func dropped(_ i: Int) -> UnsafeMutablePointer<T>? {
+        dropOffsets[i].map { buffer.base + $0 + rows * widths[i] }
+    }
 }
 
 /// An n-layer feedforward network: S_in^i = W^i S_out^(i-1) + B^i, S_out^i = f^i(S_in^i).
@@ -61,6 +77,10 @@ public final class Network<T: Scalar> {
     let gradBuffer: Buffer<T>
     var workspace: Workspace<T>?
     var batchBuffer: BatchBuffer<T>?
+    /// Dropout rate of each hidden layer's output, applied only while training (`train`).
+    public private(set) var dropout: [Double]
+    /// The generator of the dropout masks; `train` callers seed it for reproducible runs.
+    public var rng = SplitMix64(seed: 0)
 
     /// Rows per block when a call streams through a large batch: bounds the workspace to about
     /// `workspaceBudget` scalars while keeping GEMMs large.
@@ -86,6 +106,22 @@ public final class Network<T: Scalar> {
     init(sizes: [Int], activations: [Activation], loss: Loss, layout: ParameterLayout, params: Buffer<T>, grads: Buffer<T>) {
         self.sizes = sizes; self.activations = activations; self.loss = loss
         self.layout = layout; paramBuffer = params; gradBuffer = grads
+        dropout = Array(repeating: 0, count: sizes.count - 2)
+    }
+
+    /// Sets the dropout rate of each hidden layer (count: layers − 1, each in [0, 1)); false, and
+    /// nothing changed, otherwise.
+    @discardableResult
+    public func setDropout(_ rates: [Double]) -> Bool {
+        guard rates.count == layerCount - 1, rates.allSatisfy({ $0 >= 0 && $0 < 1 }) else { return false }
+        if rates != dropout { workspace = nil }  // the workspace holds masks for the layers that drop
+        dropout = rates
+        return true
+    }
+
+    /// Whether hidden layer i drops units in a training pass.
+    @inline(__always) func drops(_ i: Int, training: Bool) -> Bool {
+        training && i < layerCount - 1 && dropout[i] > 0
     }
 
     @inline(__always) func w(_ i: Int) -> UnsafeMutablePointer<T> { params + layout.weightOffsets[i] }
@@ -97,18 +133,30 @@ public final class Network<T: Scalar> {
     func workspace(rows: Int) -> Workspace<T>? {
         if let ws = workspace, ws.rows >= rows { return ws }
         workspace = nil  // free the old one before allocating its successor
-        workspace = Workspace<T>(rows: rows, widths: Array(sizes.dropFirst()))
+        workspace = Workspace<T>(rows: rows, widths: Array(sizes.dropFirst()), dropout: dropout.map { $0 > 0 })
         return workspace
     }
 
     // x is (rows, n_0); fills S_in^i and S_out^i of every layer, the last S_out into `out` if given.
-    func forwardBlock(_ ws: Workspace<T>, _ x: UnsafePointer<T>, rows: Int, out: UnsafeMutablePointer<T>? = nil) {
+    /// What layer i reads: X for the first layer, else the previous layer's S_out (after dropout, when
+    /// training with it).
+    @inline(__always) func layerInput(_ ws: Workspace<T>, _ i: Int, _ x: UnsafePointer<T>, training: Bool) -> UnsafePointer<T> {
+        if i == 0 { return x }
+        if drops(i - 1, training: training), let d = ws.dropped(i - 1) { return UnsafePointer(d) }
+        return UnsafePointer(ws.sOut(i - 1))
+    }
+
+    func forwardBlock(_ ws: Workspace<T>, _ x: UnsafePointer<T>, rows: Int, out: UnsafeMutablePointer<T>? = nil,
+                      training: Bool = false) {
         for i in 0..<layerCount {
-            let prev = i == 0 ? x : UnsafePointer(ws.sOut(i - 1))
+            let prev = layerInput(ws, i, x, training: training)
             // S_in = S_out_prev · Wᵀ + Bᵀ, S_out = f(S_in): the GEMM, then bias and f fused in one pass
             linearForward(ws.sIn(i), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
             let dst = (i == layerCount - 1 ? out : nil) ?? ws.sOut(i)
             activationForward(dst, ws.sIn(i), bias: b(i), rows: rows, n: sizes[i + 1], activations[i])
+            if drops(i, training: training), let m = ws.mask(i), let d = ws.dropped(i) {
+                dropoutForward(d, m, ws.sOut(i), count: rows * sizes[i + 1], rate: dropout[i], rng: &rng)
+            }
         }
     }
 
@@ -158,7 +206,7 @@ public final class Network<T: Scalar> {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil,
-                         batch: Int, wholeBatch: Bool = false) -> Double? {
+                         batch: Int, wholeBatch: Bool = false, training: Bool = false) -> Double? {
         let block = wholeBatch ? batch : min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
@@ -167,18 +215,21 @@ public final class Network<T: Scalar> {
         for start in stride(from: 0, to: batch, by: block) {
             let rows = min(block, batch - start), xs = x + start * n0, ys = y.advanced(by: start, n: nL)
             let wRows = weights.map { $0 + start }
-            forwardBlock(ws, xs, rows: rows)
+            forwardBlock(ws, xs, rows: rows, training: training)
             total += lossForward(loss, ws.sIn(last), ws.sOut(last), ys, weights: wRows, rows: rows, n: nL)
             // dcost/dS_in^n, per loss
             lossBackward(ws.delta(last), loss, activations[last], ws.sIn(last), ws.sOut(last), ys,
                          weights: wRows, rows: rows, n: nL, norm: T(norm))
             for i in stride(from: last, through: 0, by: -1) {
-                let prev = i == 0 ? xs : UnsafePointer(ws.sOut(i - 1))
+                let prev = layerInput(ws, i, xs, training: training)
                 // (2), (3), and dcost/dS_out^(i-1) = (W^i)ᵀ δ^i, the matrix half of (1) for the layer below
                 linearBackward(dx: i == 0 ? nil : ws.dSOut(), dW: dW(i), dB: dB(i),
                                delta: ws.delta(i), x: prev, w: w(i),
                                rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: start > 0)
                 if i > 0 {
+                    if drops(i - 1, training: training), let m = ws.mask(i - 1) {
+                        dropoutBackward(ws.dSOut(), m, count: rows * sizes[i])
+                    }
                     // (1) δ^(i-1) = (W^i)ᵀ δ^i ⊙ f'(S_in^(i-1))
                     activationBackward(ws.delta(i - 1), ws.dSOut(), ws.sIn(i - 1), ws.sOut(i - 1),
                                        rows: rows, n: sizes[i], activations[i - 1])

@@ -107,7 +107,7 @@ extension Network {
                 done += 1  // a batch of zero weight carries no cost and no gradient: no step
                 continue
             }
-            guard var loss = backward(xb, yb, weights: wb, batch: rows) else { return .memory }
+            guard var loss = backward(xb, yb, weights: wb, batch: rows, training: true) else { return .memory }
             let penalty = alpha != 0 ? addL2(alpha: alpha, norm: T(norm)) : 0
             loss += penalty
             guard loss.isFinite, gradientsFinite(), optimizer.step(params, grads) else { return .nonFinite(batch: b) }

@@ -264,6 +264,17 @@ public func sp_add_l2_f32(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMuta
     return Status.ok.rawValue
 }
 
+@_cdecl("sp_network_set_dropout_f32")
+public func sp_network_set_dropout_f32(_ net: UnsafeMutableRawPointer?, _ rates: UnsafePointer<Double>?, _ n: Int) -> Int32 {
+    guard let net, n >= 0, rates != nil || n == 0 else { return Status.argument.rawValue }
+    let values = n == 0 ? [] : Array(UnsafeBufferPointer(start: rates, count: n))
+    return ((network(net) as Network<Float>).setDropout(values) ? Status.ok : Status.argument).rawValue
+}
+@_cdecl("sp_network_seed_f32")
+public func sp_network_seed_f32(_ net: UnsafeMutableRawPointer?, _ seed: UInt64) {
+    if let net { (network(net) as Network<Float>).rng = SplitMix64(seed: seed) }
+}
+
 // MARK: - Double
 
 @_cdecl("sp_network_create_f64")
@@ -342,6 +353,17 @@ public func sp_add_l2_f64(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMuta
     guard let net, let penalty, norm > 0, alpha >= 0 else { return Status.argument.rawValue }
     penalty.pointee = (network(net) as Network<Double>).addL2(alpha: Double(alpha), norm: norm)
     return Status.ok.rawValue
+}
+
+@_cdecl("sp_network_set_dropout_f64")
+public func sp_network_set_dropout_f64(_ net: UnsafeMutableRawPointer?, _ rates: UnsafePointer<Double>?, _ n: Int) -> Int32 {
+    guard let net, n >= 0, rates != nil || n == 0 else { return Status.argument.rawValue }
+    let values = n == 0 ? [] : Array(UnsafeBufferPointer(start: rates, count: n))
+    return ((network(net) as Network<Double>).setDropout(values) ? Status.ok : Status.argument).rawValue
+}
+@_cdecl("sp_network_seed_f64")
+public func sp_network_seed_f64(_ net: UnsafeMutableRawPointer?, _ seed: UInt64) {
+    if let net { (network(net) as Network<Double>).rng = SplitMix64(seed: seed) }
 }
 
 // MARK: - BLAS threads

@@ -91,6 +91,13 @@ int32_t sp_train_f64(void *net, void *opt, double *loss_sum, double *penalty_sum
 int32_t sp_add_l2_f32(void *net, double *penalty, double alpha, double norm);
 int32_t sp_add_l2_f64(void *net, double *penalty, double alpha, double norm);
 
+/* Dropout rate of each hidden layer's output during training (sp_train), n = n_layers - 1 rates in [0, 1);
+ * SP_ERR_ARG otherwise. seed: the generator of the dropout masks. */
+int32_t sp_network_set_dropout_f32(void *net, const double *rates, intptr_t n);
+int32_t sp_network_set_dropout_f64(void *net, const double *rates, intptr_t n);
+void sp_network_seed_f32(void *net, uint64_t seed);
+void sp_network_seed_f64(void *net, uint64_t seed);
+
 /* BLAS threads (OpenBLAS from scipy-openblas32). */
 void sp_set_num_threads(int32_t n);
 int32_t sp_get_num_threads(void);

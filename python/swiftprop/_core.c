@@ -700,14 +700,15 @@ now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches, penalty_sum)
+/* train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0, check_finite=True, seed=None)
+ *   -> (loss_sum, batches, penalty_sum)
  * One epoch of mini-batches in Swift. The GIL is taken back every ~50 ms to check for signals, so
  * Ctrl-C stops training promptly, after a completed step. A NaN/Inf loss raises FloatingPointError
  * with args (message, batch index); no step is taken for that batch. */
 static PyObject *
 Net_train(NetObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"opt", "X", "Y", "sample_weight", "order", "batch_size", "alpha", "check_finite", NULL};
+    static char *kwlist[] = {"opt", "X", "Y", "sample_weight", "order", "batch_size", "alpha", "check_finite", "seed", NULL};
     OptObject *opt;
     PyObject *x_obj, *y_obj, *w_obj = Py_None, *order_obj = Py_None;
     Py_ssize_t batch_size = 32;
@@ -715,9 +716,15 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     int finite = 1;
     PyArrayObject *x, *y, *w = NULL, *order = NULL;
     if (!check_ready(self)) return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO|OOndp", kwlist, &OptType, &opt, &x_obj, &y_obj, &w_obj,
-                                     &order_obj, &batch_size, &alpha, &finite))
+    unsigned long long seed = 0;
+    PyObject *seed_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO|OOndpO", kwlist, &OptType, &opt, &x_obj, &y_obj, &w_obj,
+                                     &order_obj, &batch_size, &alpha, &finite, &seed_obj))
         return NULL;
+    if (seed_obj != Py_None) {
+        seed = PyLong_AsUnsignedLongLongMask(seed_obj);
+        if (PyErr_Occurred()) return NULL;
+    }
     if (!opt_ready(opt)) return NULL;
     if (opt->net != self) {
         PyErr_SetString(PyExc_ValueError, "opt belongs to another network");
@@ -744,6 +751,12 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     const void *wd = w ? PyArray_DATA(w) : NULL;
     const int64_t *od = order ? PyArray_DATA(order) : NULL;
     npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
+    if (seed_obj != Py_None) {  /* the dropout masks of this call: reproducible from the seed */
+        net_lock(self);
+        if (F32(self)) sp_network_seed_f32(self->handle, seed);
+        else sp_network_seed_f64(self->handle, seed);
+        PyThread_release_lock(self->lock);
+    }
     while (first < n_batches) {
         Py_ssize_t count = chunk < n_batches - first ? chunk : n_batches - first;
         intptr_t done = 0;
@@ -770,6 +783,32 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     return Py_BuildValue("(dnd)", loss_sum, first, penalty_sum);
 }
 
+/* set_dropout(rates): dropout rate of each hidden layer during training. */
+static PyObject *
+Net_set_dropout(NetObject *self, PyObject *rates_obj)
+{
+    if (!check_ready(self)) return NULL;
+    PyObject *seq = PySequence_Fast(rates_obj, "rates must be a sequence of floats");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    double *rates = PyMem_Malloc((n ? n : 1) * sizeof(double));
+    if (!rates) { Py_DECREF(seq); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rates[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+        if (rates[i] == -1.0 && PyErr_Occurred()) { PyMem_Free(rates); Py_DECREF(seq); return NULL; }
+    }
+    Py_DECREF(seq);
+    net_lock(self);
+    int32_t status = F32(self) ? sp_network_set_dropout_f32(self->handle, rates, n) : sp_network_set_dropout_f64(self->handle, rates, n);
+    PyThread_release_lock(self->lock);
+    PyMem_Free(rates);
+    if (status != SP_OK) {
+        PyErr_Format(PyExc_ValueError, "dropout needs %zd rates (one per hidden layer), each in [0, 1)", self->n_layers - 1);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* add_l2(alpha, norm) -> float: adds alpha·W/norm to the weight gradients, returns ½·alpha·Σ‖W‖²/norm. */
 static PyObject *
 Net_add_l2(NetObject *self, PyObject *args)
@@ -788,6 +827,8 @@ Net_add_l2(NetObject *self, PyObject *args)
 }
 
 static PyMethodDef Net_methods[] = {
+    {"set_dropout", (PyCFunction)Net_set_dropout, METH_O,
+     "set_dropout(rates)\n\nDropout rate of each hidden layer's output during train()."},
     {"add_l2", (PyCFunction)Net_add_l2, METH_VARARGS,
      "add_l2(alpha, norm) -> float\n\nAdd the L2 penalty's gradient to the weight gradients; return the penalty."},
     {"check", (PyCFunction)(void (*)(void))Net_check, METH_VARARGS | METH_KEYWORDS,

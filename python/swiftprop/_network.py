@@ -127,6 +127,11 @@ class Network:
     seed : int, numpy.random.Generator or None
         Seed of the initialisation: Glorot-uniform weights (He-uniform before relu-like activations),
         zero biases.
+    dropout : float or sequence of float, default 0
+        Dropout rate of each hidden layer's output (one rate for all, or one per hidden layer), in
+        [0, 1). Applied only while training with :meth:`fit` (inverted dropout: kept units are scaled
+        by 1/(1 − rate), so :meth:`forward`, :meth:`backward` and :meth:`cost` need no rescaling and
+        stay deterministic).
 
     Attributes
     ----------
@@ -162,6 +167,7 @@ class Network:
         *,
         dtype: DTypeLike = np.float64,
         seed: Union[int, np.random.Generator, None] = None,
+        dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         sizes = self._check_sizes(sizes)
         if not isinstance(loss, str) or loss not in LOSSES:
@@ -196,6 +202,7 @@ class Network:
         self._net = _core.Net(list(sizes), [ACTIVATIONS.index(a) for a in acts], LOSSES.index(loss), dt)
         self._make_views()
         self.init_params(seed)
+        self.dropout = dropout  # type: ignore[assignment]  # the setter takes a float or a sequence
         #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.
         self.optimizer: Any = None
 
@@ -250,6 +257,29 @@ class Network:
     def dtype(self) -> np.dtype:
         """Precision of parameters and data."""
         return self._net.dtype
+
+    @property
+    def dropout(self) -> tuple[float, ...]:
+        """Dropout rate of each hidden layer's output during :meth:`fit`."""
+        return self._dropout
+
+    @dropout.setter
+    def dropout(self, rates: Union[float, Sequence[float]]) -> None:
+        n_hidden = self.n_layers - 1
+        if isinstance(rates, (int, float, np.integer, np.floating)) and not isinstance(rates, bool):
+            values = [float(rates)] * n_hidden
+        else:
+            try:
+                values = [float(r) for r in rates]  # type: ignore[union-attr]
+            except (TypeError, ValueError):
+                raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
+            if len(values) != n_hidden:
+                raise ValueError(f"dropout needs {n_hidden} rates (one per hidden layer), got {len(values)}")
+        for r in values:
+            if not (0.0 <= r < 1.0):
+                raise ValueError(f"dropout rates must be in [0, 1), got {r!r}")
+        self._net.set_dropout(values)
+        self._dropout = tuple(values)
 
     @property
     def n_layers(self) -> int:
@@ -610,8 +640,10 @@ class Network:
         order = rng.permutation(n).astype(np.int64) if shuffle and n else None
         start = time.perf_counter()
         try:
+            masks = int(rng.integers(2**63)) if any(self._dropout) else None  # the dropout masks' seed
             loss_sum, _, penalty_sum = self._net.train(optimizer._opt, X, Y, sample_weight, order,
-                                                       min(batch_size, max(n, 1)), float(alpha), check_finite)
+                                                       min(batch_size, max(n, 1)), float(alpha), check_finite,
+                                                       masks)
         except FloatingPointError as e:
             batch = e.args[1] if len(e.args) > 1 else "?"
             raise FloatingPointError(
@@ -626,14 +658,29 @@ class Network:
 
     def _mpi_start(self, comm: Any, optimizer: Any, n: int, batch_size: int,
                    sample_weight: Optional[NDArray]) -> None:
-        """Same starting point on every rank, and the same number of batches per epoch."""
+        """Same starting point on every rank, and the same number of batches per epoch.
+
+        Every check compares what all ranks gathered, so a mismatch raises the same ValueError on
+        every rank instead of failing on one while the others wait in a collective."""
         if not all(hasattr(comm, a) for a in ("Get_size", "Allreduce", "Bcast", "allgather")):
             raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
-        if sample_weight is not None:
+        batches = -(-n // min(batch_size, max(n, 1)))
+        layout = (self._sizes, self._activations, self._loss, self.dtype.name, repr(optimizer),
+                  int(optimizer._opt.state.size), self._dropout)
+        mine = (batches, n, layout, sample_weight is not None)
+        every = comm.allgather(mine)
+        if any(sw for *_, sw in every):
             raise ValueError("sample_weight is not supported with comm")
-        batches = comm.allgather(-(-n // min(batch_size, max(n, 1))))
-        if len(set(batches)) != 1:
-            raise ValueError(f"every rank needs the same number of mini-batches per epoch, got {batches} "
+        if any(any(lay[6]) for _, _, lay, _ in every):
+            raise ValueError("dropout is not supported with comm")
+        if any(rows == 0 for _, rows, *_ in every):
+            raise ValueError(f"every rank needs at least one sample, got {[r for _, r, *_ in every]} rows")
+        if len({lay for _, _, lay, _ in every}) != 1:
+            raise ValueError("every rank needs the same network (sizes, activations, loss, dtype) and "
+                             f"optimizer, got {[lay for _, _, lay, _ in every]}")
+        counts = [b for b, *_ in every]
+        if len(set(counts)) != 1:
+            raise ValueError(f"every rank needs the same number of mini-batches per epoch, got {counts} "
                              "(give the ranks shards of equal size)")
         comm.Bcast(self._params, root=0)
         comm.Bcast(optimizer._opt.state, root=0)
@@ -650,13 +697,29 @@ class Network:
         n = X.shape[0]
         bs = min(batch_size, n)
         order = rng.permutation(n) if shuffle else None
+        if epoch == 1:
+            # shapes, dtypes, finiteness and label range of every shard, checked before the first
+            # collective of the loop: a bad shard raises on every rank (no rank left waiting)
+            problem: Optional[Exception] = None
+            try:
+                self._net.check(X, Y)
+            except (TypeError, ValueError) as e:
+                problem = e
+            problems = comm.allgather((None if problem is None else f"{type(problem).__name__}: {problem}",
+                                       float(alpha)))
+            bad = [f"rank {r}: {msg}" for r, (msg, _) in enumerate(problems) if msg]
+            if bad:  # this rank's own exception type, ValueError on the ranks whose data is fine
+                raise (type(problem) if problem is not None else ValueError)(
+                    "invalid training data on some ranks: " + "; ".join(bad))
+            if len({a for _, a in problems}) != 1:
+                raise ValueError(f"every rank needs the same alpha, got {[a for _, a in problems]}")
         start = time.perf_counter()
         loss_sum = penalty_sum = 0.0
         for b in range(-(-n // bs)):
             rows = slice(b * bs, min(n, (b + 1) * bs))
             idx = rows if order is None else order[rows]
             xb, yb = X[idx], Y[idx]
-            loss = self._net.backward(xb, yb, check_finite=(epoch == 1 and order is None))
+            loss = self._net.backward(xb, yb, check_finite=False)
             penalty = 0.0
             if alpha:
                 # alpha·W / (global batch rows): after averaging this is the 1-rank penalty on the union
@@ -665,10 +728,12 @@ class Network:
             comm.Allreduce(MPI.IN_PLACE, self._grads, op=MPI.SUM)
             self._grads /= size
             loss = comm.allreduce(loss, op=MPI.SUM) / size
-            if not np.isfinite(loss):
+            # the averaged gradient is the same on every rank, so every rank decides the same way
+            if not np.isfinite(loss) or not np.isfinite(self._grads).all():
                 raise FloatingPointError(
-                    f"training diverged at epoch {epoch}, batch {b}: the loss became NaN or infinite with "
-                    f"learning rate {optimizer.lr:g}; the parameters are those of the last finite step")
+                    f"training diverged at epoch {epoch}, batch {b}: the loss or a gradient became NaN or "
+                    f"infinite with learning rate {optimizer.lr:g}; the parameters are those of the last "
+                    "finite step")
             optimizer.step()
             loss_sum += loss * xb.shape[0]
             penalty_sum += penalty * xb.shape[0]
@@ -691,8 +756,9 @@ class Network:
 
     def __repr__(self) -> str:
         layers = ", ".join(f"{a}" for a in self._activations)
+        drop = f", dropout={list(self._dropout)}" if any(self._dropout) else ""
         return (f"Network(sizes={list(self._sizes)}, activations=[{layers}], loss={self._loss!r}, "
-                f"dtype={self.dtype.name}, n_params={self.n_params})")
+                f"dtype={self.dtype.name}{drop}, n_params={self.n_params})")
 
     def _repr_html_(self) -> str:
         rows = []
@@ -714,7 +780,7 @@ class Network:
     def _state(self, params: NDArray) -> dict:
         state = {"format": self._FORMAT, "version": self._VERSION, "sizes": list(self._sizes),
                  "activations": list(self._activations), "loss": self._loss, "dtype": self.dtype.name,
-                 "params": params}
+                 "dropout": list(self._dropout), "params": params}
         if self.optimizer is not None:
             state["optimizer"] = self.optimizer._save()
         return state
@@ -793,7 +859,8 @@ class Network:
         return self._state(self._params.copy())
 
     def __setstate__(self, state: dict) -> None:
-        Network.__init__(self, state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"])
+        Network.__init__(self, state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"],
+                         dropout=state.get("dropout", 0.0))
         params = state["params"]
         if not isinstance(params, np.ndarray) or params.shape != self._params.shape or params.dtype != self.dtype:
             raise ValueError(f"params must be a {self.dtype} array of shape {self._params.shape}")

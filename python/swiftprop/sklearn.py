@@ -1,8 +1,8 @@
 """scikit-learn estimators backed by a swiftprop :class:`~swiftprop.Network`.
 
 :class:`MLPClassifier` and :class:`MLPRegressor` take the parameters of scikit-learn's classes of the
-same names (same names, defaults and meaning) and add a few of their own (``dtype``, ``class_weight``
-and one activation per hidden layer). Forward and backward passes, and whole training epochs, run in
+same names (same names, defaults and meaning) and add a few of their own (``dtype``, ``class_weight``,
+``dropout`` and one activation per hidden layer). Forward and backward passes, and whole training epochs, run in
 the Swift core; the training logic around each epoch (loss curve, tolerance, learning-rate schedules,
 early stopping, convergence warnings) is Python, following scikit-learn's documented behaviour.
 
@@ -172,6 +172,7 @@ class _BaseMLP(BaseEstimator):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         dtype: DTypeLike = np.float64,
+        dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -197,6 +198,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dtype = dtype
+        self.dropout = dropout
 
     # ---- parameters ---------------------------------------------------------------------------
 
@@ -272,6 +274,22 @@ class _BaseMLP(BaseEstimator):
         if dt is None or dt not in (np.float32, np.float64):
             c.fail("dtype", "numpy.float32 or numpy.float64", self.dtype)
         p["dtype"] = dt
+        n_hidden = len(p["hidden"])
+        if _is_bool(self.dropout):
+            c.fail("dropout", "a rate in [0, 1) or one rate per hidden layer", self.dropout)
+        if isinstance(self.dropout, (int, float, np.integer, np.floating)):
+            rates = [c.real("dropout", self.dropout, 0.0, 1.0, high_open=True)] * n_hidden
+        else:
+            try:
+                rates = [float(r) for r in self.dropout]
+            except (TypeError, ValueError):
+                rates = []
+            if len(rates) != n_hidden or not all(0.0 <= r < 1.0 for r in rates):
+                c.fail("dropout", f"a rate in [0, 1) or {n_hidden} rates in [0, 1) (one per hidden layer)",
+                       self.dropout)
+        if any(rates) and self.solver == "lbfgs":
+            c.fail("dropout", "0 with solver='lbfgs' (dropout needs a stochastic solver)", self.dropout)
+        p["dropout"] = rates
         return p
 
     # ---- architecture and initialisation --------------------------------------------------------
@@ -284,7 +302,7 @@ class _BaseMLP(BaseEstimator):
                        rs: np.random.RandomState) -> None:
         out_act, loss = self._output()
         sizes = [n_features, *p["hidden"], n_outputs]
-        net = Network(sizes, [*p["activations"], out_act], loss, dtype=p["dtype"], seed=0)
+        net = Network(sizes, [*p["activations"], out_act], loss, dtype=p["dtype"], seed=0, dropout=p["dropout"])
         # scikit-learn's initialisation: for each layer, weights then biases, uniform in ±sqrt(f /
         # (fan_in + fan_out)), f = 2 for a logistic activation and 6 otherwise, from one RandomState.
         # scikit-learn decides f by its single hidden activation for every layer, the output layer
@@ -331,6 +349,7 @@ class _BaseMLP(BaseEstimator):
         if net.sizes[-1] != n_outputs:
             raise ValueError(f"y has {n_outputs} output(s) but the fitted network has {net.sizes[-1]}; "
                              "set warm_start=False to start anew")
+        net.dropout = p["dropout"]  # a training-time setting: it may change between calls
 
     # ---- data -----------------------------------------------------------------------------------
 
@@ -370,7 +389,7 @@ class _BaseMLP(BaseEstimator):
     # ---- fitting --------------------------------------------------------------------------------
 
     def _fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Any = None, incremental: bool = False,
-             classes: Any = None) -> "_BaseMLP":
+             classes: Any = None, comm: Any = None) -> "_BaseMLP":
         p = self._check_params()
         first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
         if incremental and self.early_stopping:
@@ -415,8 +434,20 @@ class _BaseMLP(BaseEstimator):
         if p["solver"] == "lbfgs":
             self._fit_lbfgs(X, Y, sw)
         else:
-            self._fit_stochastic(X, Y, sw, strat, incremental, p, rs)
+            self._fit_stochastic(X, Y, sw, strat, incremental, p, rs, comm=comm)
         return self
+
+    def _check_comm(self, comm: Any) -> None:
+        """What fit(comm=...) cannot do; the same answer on every rank (it reads parameters only)."""
+        if comm is None:
+            return
+        if self.solver not in _STOCHASTIC:
+            raise ValueError(f"comm (data-parallel training over MPI) needs solver='sgd' or 'adam', got "
+                             f"solver={self.solver!r}: L-BFGS takes full-batch steps that are not averaged "
+                             "across ranks")
+        if self.early_stopping:
+            raise ValueError("comm does not support early_stopping=True: each rank would score its own "
+                             "validation split and stop at a different epoch")
 
     def _new_optimizer(self) -> None:
         """A fresh optimizer for the solver, as scikit-learn makes one per fit (partial_fit keeps it)."""
@@ -440,7 +471,8 @@ class _BaseMLP(BaseEstimator):
         return loss
 
     def _fit_stochastic(self, X: NDArray, Y: NDArray, sw: Optional[NDArray], strat: Optional[NDArray],
-                        incremental: bool, p: dict[str, Any], rs: np.random.RandomState) -> None:
+                        incremental: bool, p: dict[str, Any], rs: np.random.RandomState,
+                        comm: Any = None) -> None:
         net = self._network
         if not incremental or self._optimizer is None:
             self._new_optimizer()
@@ -468,6 +500,9 @@ class _BaseMLP(BaseEstimator):
         alpha = float(self.alpha)  # the core divides a batch's penalty by its rows, or its weight sum
         # the shuffling stream: one Generator seeded from the estimator's RandomState
         shuffle_rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max)) if self.shuffle else None
+        # t_ counts the samples seen by all ranks (it drives the 'invscaling' learning rate, which must
+        # be the same on every rank)
+        n_seen = n if comm is None else int(comm.allreduce(n))
 
         self.n_iter_ = 0
         try:
@@ -476,14 +511,14 @@ class _BaseMLP(BaseEstimator):
                     # X, Y were validated (finite) once by fit
                     hist = net.fit(X_tr, Y_tr, epochs=1, batch_size=batch_size, optimizer=opt,
                                    shuffle=bool(self.shuffle), seed=shuffle_rng, sample_weight=sw_tr,
-                                   alpha=alpha, check_finite=False)
+                                   alpha=alpha, check_finite=False, comm=comm)
                 except FloatingPointError as e:
                     raise ValueError(
                         "Solver produced non-finite parameter weights. The input data may contain large "
                         f"values and need to be preprocessed. ({e})") from e
                 loss = self._report_loss(hist.loss[0], hist.penalty[0])
                 self.n_iter_ += 1
-                self.t_ += n
+                self.t_ += n_seen
                 self.loss_ = loss
                 self.loss_curve_.append(loss)
                 if self.verbose:
@@ -732,7 +767,11 @@ _COMMON_PARAMS = """
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Precision of the network: parameters, data and arithmetic. X is converted to a C-contiguous
         array of this dtype (no copy when it already is one; with float32, float32 data is used in
-        place, never upcast)."""
+        place, never upcast).
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden layers' outputs during training (one rate for all, or one per
+        hidden layer), in [0, 1); inverted dropout, so prediction needs no rescaling. Needs a
+        stochastic solver ('sgd' or 'adam'). Not in scikit-learn."""
 
 _COMMON_ATTRS = """
     loss_ : float
@@ -765,6 +804,29 @@ _COMMON_ATTRS = """
         Number of outputs of the network.
     out_activation_ : str
         Output activation: 'softmax', 'logistic' or 'identity'."""
+
+
+def _same_classes_on_every_rank(comm: Any, y: ArrayLike) -> None:
+    """fit(comm=...): every rank's y must have the same classes (or label columns), since each rank
+    builds its output layer and label encoding from its own y. Raises the same ValueError on every
+    rank (a collective: every rank must call it)."""
+    try:
+        yy = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
+        if yy.ndim == 2 and yy.shape[1] != 1:
+            mine: tuple = ("label columns", int(yy.shape[1]))
+        else:
+            mine = ("classes", tuple(unique_labels(yy.reshape(-1)).tolist()))
+    except (TypeError, ValueError) as e:
+        mine = ("invalid y", f"{type(e).__name__}: {e}")
+    every = comm.allgather(mine)
+    bad = [f"rank {r}: {msg}" for r, (kind, msg) in enumerate(every) if kind == "invalid y"]
+    if bad:
+        raise ValueError("invalid y on some ranks: " + "; ".join(bad))
+    if len(set(every)) != 1:
+        raise ValueError("with comm, every rank's y must contain the same classes (the output layer and "
+                         "the label encoding are built from them); got " +
+                         "; ".join(f"rank {r}: {kind} {what}" for r, (kind, what) in enumerate(every)) +
+                         ". Split the data stratified, e.g. with sklearn.model_selection.StratifiedKFold.")
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -835,6 +897,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         dtype: DTypeLike = np.float64,
+        dropout: Union[float, Sequence[float]] = 0.0,
         class_weight: Union[dict, str, None] = None,
     ) -> None:
         super().__init__(
@@ -844,7 +907,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype)
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype, dropout=dropout)
         self.class_weight = class_weight
 
     # ---- targets --------------------------------------------------------------------------------
@@ -954,7 +1017,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # ---- public API -----------------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None, *,
+            comm: Any = None) -> "MLPClassifier":
         """Fit the network to X and y.
 
         Parameters
@@ -965,13 +1029,27 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Class labels, or a 0/1 indicator matrix for multi-label classification.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; each mini-batch's loss is the weighted mean over its samples.
+        comm : mpi4py.MPI.Comm, default=None
+            Data-parallel training over MPI (see :meth:`swiftprop.Network.fit`): every rank calls
+            ``fit`` with the same parameters and its own shard ``X, y``; each mini-batch's gradient is
+            averaged over the ranks, so ``batch_size`` is per rank, and every rank ends with the same
+            network. Needs ``solver='sgd'`` or ``'adam'`` (``'lbfgs'`` raises ValueError), no
+            ``early_stopping``, no ``sample_weight`` or ``class_weight``, and the same number of
+            mini-batches on every rank (shards of equal size). Every rank's ``y`` must contain every
+            class (ValueError on every rank otherwise): ``classes_`` and the output layer come from
+            the local labels, so split the data stratified (e.g. with
+            :class:`~sklearn.model_selection.StratifiedKFold`). ``loss_curve_`` and the stopping
+            rule use the loss averaged over all ranks; ``t_`` counts the samples of all ranks.
 
         Returns
         -------
         self : MLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        if comm is not None:
+            self._check_comm(comm)
+            _same_classes_on_every_rank(comm, y)
+        return self._fit(X, y, sample_weight, incremental=False, comm=comm)
 
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None,
@@ -1121,6 +1199,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         dtype: DTypeLike = np.float64,
+        dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver, alpha=alpha,
@@ -1129,7 +1208,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype)
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype, dropout=dropout)
         self.loss = loss
 
     def _check_params(self) -> dict[str, Any]:
@@ -1162,7 +1241,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     # ---- public API -----------------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None, *,
+            comm: Any = None) -> "MLPRegressor":
         """Fit the network to X and y.
 
         Parameters
@@ -1173,13 +1253,23 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; each mini-batch's loss is the weighted mean over its samples.
+        comm : mpi4py.MPI.Comm, default=None
+            Data-parallel training over MPI (see :meth:`swiftprop.Network.fit`): every rank calls
+            ``fit`` with the same parameters and its own shard ``X, y``; each mini-batch's gradient is
+            averaged over the ranks, so ``batch_size`` is per rank, and every rank ends with the same
+            network. Needs ``solver='sgd'`` or ``'adam'`` (``'lbfgs'`` raises ValueError), no
+            ``early_stopping``, no ``sample_weight``, and the same number of mini-batches on every
+            rank (shards of equal size). ``loss_curve_`` and the stopping rule use the loss averaged
+            over all ranks; ``t_`` counts the samples of all ranks.
 
         Returns
         -------
         self : MLPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        if comm is not None:
+            self._check_comm(comm)
+        return self._fit(X, y, sample_weight, incremental=False, comm=comm)
 
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
