@@ -523,6 +523,7 @@ def backward(
     loss: str,
     X: np.ndarray,
     Y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> Trace:
     """Forward pass, cost and backpropagation of a batch.
 
@@ -534,6 +535,9 @@ def backward(
         One of :data:`LOSSES`.
     Y : ndarray
         Targets, as for :func:`loss_forward`.
+    sample_weight : ndarray of shape (batch,), optional
+        Non-negative weights with a positive sum: the cost becomes ``Σ_b w_b c_b / Σ_b w_b`` and
+        the last delta's row ``b`` is scaled by ``w_b / Σ w`` instead of ``1 / batch``.
 
     Returns
     -------
@@ -552,10 +556,13 @@ def backward(
     S_in, S_out = forward(weights, biases, activations, X)
     L = len(weights)
 
-    cost = loss_forward(loss, S_in[L - 1], S_out[L - 1], Y)
-
     deltas: list[np.ndarray] = [np.empty(0)] * L
-    deltas[L - 1] = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y)
+    if sample_weight is None:
+        cost = loss_forward(loss, S_in[L - 1], S_out[L - 1], Y)
+        deltas[L - 1] = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y)
+    else:
+        cost, deltas[L - 1] = _weighted_last_layer(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y,
+                                                   np.asarray(sample_weight))
     for i in range(L - 2, -1, -1):
         # (1)  deltas[i] = (deltas[i+1] @ W[i+1]) * f_i'(S_in[i])
         back = deltas[i + 1] @ np.asarray(weights[i + 1])
@@ -732,43 +739,22 @@ def adam_step(
         p -= update
 
 
-def _weighted_batch_backward(
-    weights: Sequence[np.ndarray],
-    biases: Sequence[np.ndarray],
-    activations: Sequence[str],
-    loss: str,
-    X: np.ndarray,
-    Y: np.ndarray,
-    sample_weight: np.ndarray,
-) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-    """Cost ``Σ_b w_b c_b / Σ_b w_b`` of a batch and its gradients ``dW``, ``dB``.
+def _weighted_last_layer(loss: str, activation: str, S_in_last: np.ndarray, S_out_last: np.ndarray,
+                         Y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weighted cost ``Σ_b w_b c_b / Σ_b w_b`` and the last delta with row ``b`` scaled by ``w_b / Σ w``.
 
-    The same equations as :func:`backward`, with the last delta's row ``b``
-    scaled by ``w_b / Σ w`` instead of ``1 / batch``.  Rows of weight 0 do not
-    enter the cost (so an infinite cost there does not make it NaN).
+    Rows of weight 0 do not enter the cost (so an infinite cost there does not make it NaN).
     """
-    S_in, S_out = forward(weights, biases, activations, X)
-    L = len(weights)
-    batch = X.shape[0]
-    w = np.asarray(sample_weight)
+    batch = S_in_last.shape[0]
     norm = float(np.sum(w, dtype=np.float64))
-    per_sample = np.array(
-        [loss_forward(loss, S_in[L - 1][b : b + 1], S_out[L - 1][b : b + 1], Y[b : b + 1])
-         for b in range(batch)]
-    )
+    per_sample = np.array([loss_forward(loss, S_in_last[b:b + 1], S_out_last[b:b + 1], Y[b:b + 1])
+                           for b in range(batch)])
     with np.errstate(all="ignore"):  # a batch of weight 0 has the undefined cost 0/0
         cost = float(np.sum(np.where(w != 0, w * per_sample, 0.0)) / norm)
         # loss_backward divides by the batch size; rescale row b to w_b / Σ w.
-        scale = (w.astype(np.float64) * batch / norm).astype(S_out[L - 1].dtype)
-        delta = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y) * scale[:, None]
-    deltas: list[np.ndarray] = [np.empty(0)] * L
-    deltas[L - 1] = delta
-    for i in range(L - 2, -1, -1):
-        back = deltas[i + 1] @ np.asarray(weights[i + 1])  # (1)
-        deltas[i] = activation_backward(activations[i], back, S_in[i], S_out[i])
-    dW = [deltas[i].T @ (X if i == 0 else S_out[i - 1]) for i in range(L)]  # (2)
-    dB = [deltas[i].sum(axis=0) for i in range(L)]  # (3)
-    return cost, dW, dB
+        scale = (w.astype(np.float64) * batch / norm).astype(S_out_last.dtype)
+        delta = loss_backward(loss, activation, S_in_last, S_out_last, Y) * scale[:, None]
+    return cost, delta
 
 
 def train_epoch(
@@ -862,11 +848,9 @@ def train_epoch(
             continue  # a batch of zero total weight has no cost and takes no step
         # overflow and NaN are reported below, as FloatingPointError with the batch index
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if sample_weight is None:
-                tr = backward(W, B, activations, loss, xb, yb)
-                cost, dW, dB = tr.loss, tr.dW, tr.dB
-            else:
-                cost, dW, dB = _weighted_batch_backward(W, B, activations, loss, xb, yb, sample_weight[idx])
+            tr = backward(W, B, activations, loss, xb, yb,
+                          sample_weight=None if sample_weight is None else sample_weight[idx])
+            cost, dW, dB = tr.loss, tr.dW, tr.dB
             if alpha != 0:
                 # the penalty is divided by the batch's rows, or by its weight sum with sample weights
                 c = alpha / (rows if sample_weight is None else float(np.sum(sample_weight[idx])))

@@ -863,3 +863,40 @@ def test_network_hidden_activation_huge_inputs(hidden, dtype):
             assert_close(getattr(t, name)[i], getattr(expected, name)[i], tol, f"{name}[{i}]")
     assert np.isfinite(t.loss)
     assert_close(t.loss, expected.loss, tol, "loss")
+
+
+# ---------------------------------------------------------------------------
+# Sample weights: Network.backward/trace(sample_weight=) against reference.backward(sample_weight=)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("loss, acts, labels", [
+    ("mse", ["tanh", "identity"], False),
+    ("cross_entropy", ["relu", "softmax"], True),
+    ("binary_cross_entropy", ["gelu", "sigmoid"], False),
+])
+def test_weighted_backward_matches_reference(dtype, tol, loss, acts, labels):
+    import swiftprop as sp
+
+    rng = np.random.default_rng(17)
+    n, sizes = 37, [5, 9, 4]
+    net = sp.Network(sizes, acts, loss, dtype=dtype, seed=3)
+    X = rng.normal(size=(n, 5)).astype(dtype)
+    if labels:
+        Y = rng.integers(0, 4, n)
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, (n, 4)).astype(dtype)
+    else:
+        Y = rng.normal(size=(n, 4)).astype(dtype)
+    w = rng.uniform(0, 2, n).astype(dtype)
+    w[[3, 10]] = 0  # zero weights drop those samples
+    cost = net.backward(X, Y, sample_weight=w)
+    t = ref.backward([W.copy() for W in net.weights], [B.copy() for B in net.biases], acts, loss, X, Y,
+                     sample_weight=w)
+    assert_close(cost, t.loss, tol, "weighted cost")
+    for i in range(len(acts)):
+        assert_close(net.weight_grads[i], t.dW[i], tol, f"weighted dW[{i}]")
+        assert_close(net.bias_grads[i], t.dB[i], tol, f"weighted dB[{i}]")
+    tr = net.trace(X, Y, sample_weight=w)
+    assert_close(tr.deltas[-1], t.deltas[-1], tol, "weighted deltas[-1]")
+    assert_close(net.cost(X, Y, sample_weight=w), t.loss, tol, "weighted cost via cost()")

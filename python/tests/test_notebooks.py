@@ -1,0 +1,96 @@
+"""The example notebooks (examples/notebooks/*.ipynb) run top to bottom on a clean kernel.
+
+Each notebook is executed with nbclient in a fresh IPython kernel of this interpreter (so it uses the
+installed swiftprop); the test asserts that no cell raised and that the figures were produced (image/png
+outputs in the executed notebook object). The executed notebook is never written back: the committed
+files keep no outputs, which a second test checks.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "examples" / "notebooks"
+
+#: notebook -> (number of image/png outputs it must produce, HTML snippets that must be displayed)
+EXPECTED = {
+    "01_derivation.ipynb": (1, ["swiftprop.Network"]),   # plot.weights; the network's _repr_html_ table
+    "02_digits.ipynb": (2, []),                          # loss curve, misclassified digits
+    "03_regression.ipynb": (2, []),                      # loss curve, predicted vs true
+}
+CELL_TIMEOUT = 180       # seconds per cell: generous, for loaded CI machines
+STARTUP_TIMEOUT = 120    # seconds for the kernel to start
+
+
+def test_notebooks_are_committed_without_outputs():
+    found = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert found == sorted(EXPECTED), f"notebooks in {NOTEBOOKS}: {found}"
+    for name in EXPECTED:
+        nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+        for i, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [], f"{name} cell {i} has outputs: strip them before committing"
+                assert cell["execution_count"] is None, f"{name} cell {i} has an execution count"
+
+
+def _kernel_for_this_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A kernelspec that runs this very interpreter, found first through JUPYTER_PATH (a 'python3'
+    kernelspec installed elsewhere could point at another Python without swiftprop)."""
+    name = "swiftprop-test"
+    spec_dir = tmp_path / "jupyter" / "kernels" / name
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "swiftprop tests", "language": "python", "interrupt_mode": "signal"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return name
+
+
+def _outputs(nb) -> list:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    nbformat = pytest.importorskip("nbformat", reason="running the notebooks needs nbformat (pip install nbformat)")
+    nbclient = pytest.importorskip("nbclient", reason="running the notebooks needs nbclient (pip install nbclient)")
+    pytest.importorskip("ipykernel", reason="running the notebooks needs ipykernel (pip install ipykernel)")
+    from nbclient.exceptions import CellExecutionError
+
+    kernel = _kernel_for_this_python(tmp_path, monkeypatch)
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)   # an object in memory; the file is not touched
+    work = tmp_path / "cwd"
+    work.mkdir()
+    client = nbclient.NotebookClient(nb, kernel_name=kernel, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,
+                                     allow_errors=False, resources={"metadata": {"path": str(work)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        pytest.fail(f"{name}: a cell raised:\n{e}")
+    elapsed = time.perf_counter() - start
+    print(f"{name}: executed in {elapsed:.1f} s")
+
+    outputs = _outputs(nb)
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    assert not errors, f"{name}: error outputs {[(o.ename, o.evalue) for o in errors]}"
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    assert "Traceback" not in stderr, f"{name}: traceback on stderr:\n{stderr}"
+
+    n_png, html_snippets = EXPECTED[name]
+    pngs = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")
+            and "image/png" in o.get("data", {})]
+    assert len(pngs) >= n_png, f"{name}: expected at least {n_png} figures (image/png outputs), got {len(pngs)}"
+    for o in pngs:
+        assert len(o["data"]["image/png"]) > 1000, f"{name}: a suspiciously small image"
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs
+                   if o.get("output_type") in ("display_data", "execute_result"))
+    for snippet in html_snippets:
+        assert snippet in html, f"{name}: no HTML output containing {snippet!r}"
+    # the committed file is unchanged (still stripped)
+    on_disk = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    assert all(c.get("outputs", []) == [] for c in on_disk["cells"] if c["cell_type"] == "code")
