@@ -70,7 +70,7 @@ class BuildSwiftExt(build_ext):
             # linker would otherwise drop the objects that hold them (Double: Scalar, ...)
             "-Wl,--whole-archive", str(archive), "-Wl,--no-whole-archive",
             f"-L{static_dir}", f"-L{blas_lib}", *libs, *static_args,
-            "-Wl,--exclude-libs,ALL",
+            "-Wl,--exclude-libs,ALL", "-Wl,--strip-debug",
             # the installed extension finds OpenBLAS in site-packages/scipy_openblas32/lib
             "-Wl,-rpath,$ORIGIN/../scipy_openblas32/lib",
         ]

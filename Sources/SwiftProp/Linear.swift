@@ -6,7 +6,7 @@
 func linearForward<T: Scalar>(
     _ y: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, rows: Int, nIn: Int, nOut: Int
 ) {
-    T.gemm(transA: false, transB: true, m: rows, n: nOut, k: nIn,
+    matmul(transA: false, transB: true, m: rows, n: nOut, k: nIn,
            alpha: 1, a: x, lda: nIn, b: w, ldb: nIn, beta: 0, c: y, ldc: nOut)
 }
 
@@ -18,7 +18,7 @@ func linearBackward<T: Scalar>(
     rows: Int, nIn: Int, nOut: Int, accumulate: Bool
 ) {
     // (2) dcost/dW = δᵀ S_out_prev, summed over the rows of the batch
-    T.gemm(transA: true, transB: false, m: nOut, n: nIn, k: rows,
+    matmul(transA: true, transB: false, m: nOut, n: nIn, k: rows,
            alpha: 1, a: delta, lda: nOut, b: x, ldb: nIn, beta: accumulate ? 1 : 0, c: dW, ldc: nIn)
     // (3) dcost/dB = δ, summed over the rows of the batch
     if !accumulate { dB.initialize(repeating: 0, count: nOut) }
@@ -28,7 +28,7 @@ func linearBackward<T: Scalar>(
     }
     // (1), matrix half: dcost/dS_out_prev = δ W; the caller applies ⊙ f'(S_in_prev)
     if let dx {
-        T.gemm(transA: false, transB: false, m: rows, n: nIn, k: nOut,
+        matmul(transA: false, transB: false, m: rows, n: nIn, k: nOut,
                alpha: 1, a: delta, lda: nOut, b: w, ldb: nIn, beta: 0, c: dx, ldc: nIn)
     }
 }

@@ -18,7 +18,7 @@ import scipy_openblas32 as _openblas  # noqa: F401
 
 from typing import TYPE_CHECKING
 
-from . import _core, optim
+from . import _core, optim, plot  # plot imports matplotlib only when it draws
 from ._network import ACTIVATIONS, LOSSES, History, Network, Trace
 from ._threads import get_num_threads, set_num_threads, blas_corename
 
@@ -61,5 +61,6 @@ __all__ = [
     "blas_corename",
     "get_num_threads",
     "optim",
+    "plot",
     "set_num_threads",
 ]
