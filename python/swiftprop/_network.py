@@ -600,7 +600,7 @@ class Network:
                 raise TypeError(f"callbacks must be callables, got {type(cb).__name__}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         if comm is not None:
-            self._mpi_start(comm, optimizer, n, batch_size, sample_weight)
+            self._mpi_start(comm, optimizer, n, batch_size, sample_weight, epochs)
         self.optimizer = optimizer
 
         history = History()
@@ -657,7 +657,7 @@ class Network:
     # ---- data-parallel training over MPI ----
 
     def _mpi_start(self, comm: Any, optimizer: Any, n: int, batch_size: int,
-                   sample_weight: Optional[NDArray]) -> None:
+                   sample_weight: Optional[NDArray], epochs: int) -> None:
         """Same starting point on every rank, and the same number of batches per epoch.
 
         Every check compares what all ranks gathered, so a mismatch raises the same ValueError on
@@ -666,7 +666,7 @@ class Network:
             raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
         batches = -(-n // min(batch_size, max(n, 1)))
         layout = (self._sizes, self._activations, self._loss, self.dtype.name, repr(optimizer),
-                  int(optimizer._opt.state.size), self._dropout)
+                  int(optimizer._opt.state.size), self._dropout, int(epochs))
         mine = (batches, n, layout, sample_weight is not None)
         every = comm.allgather(mine)
         if any(sw for *_, sw in every):
@@ -676,8 +676,8 @@ class Network:
         if any(rows == 0 for _, rows, *_ in every):
             raise ValueError(f"every rank needs at least one sample, got {[r for _, r, *_ in every]} rows")
         if len({lay for _, _, lay, _ in every}) != 1:
-            raise ValueError("every rank needs the same network (sizes, activations, loss, dtype) and "
-                             f"optimizer, got {[lay for _, _, lay, _ in every]}")
+            raise ValueError("every rank needs the same network (sizes, activations, loss, dtype, dropout), "
+                             f"optimizer and epochs, got {[lay for _, _, lay, _ in every]}")
         counts = [b for b, *_ in every]
         if len(set(counts)) != 1:
             raise ValueError(f"every rank needs the same number of mini-batches per epoch, got {counts} "

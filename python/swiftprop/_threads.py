@@ -31,12 +31,17 @@ def blas_corename() -> str:
 
 
 def _default_threads() -> int:
-    env = os.environ.get("SWIFTPROP_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"SWIFTPROP_NUM_THREADS must be an integer, got {env!r}") from None
+    """SWIFTPROP_NUM_THREADS, else the OPENBLAS_NUM_THREADS / OMP_NUM_THREADS that launchers (joblib
+    workers, MPI, batch schedulers) set to avoid oversubscription, else the CPUs this process may use."""
+    for name in ("SWIFTPROP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if not value:
+            continue
+        if value.isdigit() and int(value) >= 1:
+            return int(value)
+        if name == "SWIFTPROP_NUM_THREADS":
+            raise ValueError(f"SWIFTPROP_NUM_THREADS must be a positive integer, got {value!r}")
+        # others may hold lists such as OMP_NUM_THREADS="4,2": not ours to interpret
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 

@@ -227,8 +227,8 @@ def _mpirun(scenario: str, directory: Path) -> list[dict]:
                OMPI_MCA_rmaps_base_oversubscribe="1", SWIFTPROP_NUM_THREADS="1", OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore")
     cmd = [shutil.which("mpirun"), "-n", str(RANKS), sys.executable, str(HERE), scenario, str(directory)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:

@@ -1,11 +1,11 @@
 """Memory and reference-count stability of swiftprop under many repeated calls.
 
-Each scenario runs a call many times after a warm-up and measures, over the measured iterations:
+Each scenario runs a call many times after a warm-up and measures, over two passes of n calls:
 
-* ``tracemalloc``: the net growth of memory allocated by Python (objects, NumPy array data, the
-  extension's PyMem buffers) that is still alive at the end, after ``gc.collect()``;
-* the process RSS (``/proc/self/statm``): this also sees the Swift core's and OpenBLAS's mallocs,
-  which tracemalloc does not;
+* pass 1, ``tracemalloc``: the net growth of memory allocated by Python (objects, NumPy array
+  data, the extension's PyMem buffers) that is still alive at the end, after ``gc.collect()``;
+* pass 2, without tracemalloc (its own tables would be counted): the process RSS
+  (``/proc/self/statm``), which also sees the Swift core's and OpenBLAS's mallocs;
 * ``sys.getrefcount`` of the arguments (and of the network, its ``_core.Net``, the extension types
   and the float64 dtype): a missing ``Py_DECREF`` shows as a count that grows by one per call.
 
@@ -14,13 +14,14 @@ that does not depend on the number of calls: the bounds are sized from that nois
 any leak of a few bytes per call (the smallest leak a C or Swift mistake can make is one object or
 one buffer, >= 16 bytes):
 
-* RSS < 2 MiB over the scenario: for 100 000 calls that is < 21 bytes per call (a leaked empty
-  tuple is 40, a leaked 64-byte-aligned Swift buffer >= 64), for 10 000 calls < 210 bytes per call;
-* tracemalloc net growth < 100 KiB: < 1 byte per call over 100 000 calls, < 10 over 10 000;
-* reference counts: unchanged (exactly).
+* RSS < 2 MiB over a pass: for the 100 000-call passes (forward, backward) that is < 21 bytes per
+  call (a leaked empty tuple is 40 bytes, a leaked 64-byte-aligned Swift buffer >= 64), for the
+  5 000-call passes (error paths: 10 000 calls in all, network creation) < 420 bytes per call;
+* tracemalloc net growth < 100 KiB: < 1 byte per call over 100 000 calls, < 21 over 5 000;
+* reference counts, over both passes: unchanged (exactly): a leaked reference shows as +2n.
 
-Scenarios with few iterations (save/load: 1 000) have a smaller bound per call documented beside
-them. The whole file runs in well under two minutes.
+The "calls" column of the printed summary is n, the calls of one pass (each scenario makes 2n
+calls plus the warm-up). The whole file runs in about a minute and a half.
 
 Run against the installed package, from outside the source tree::
 
@@ -57,7 +58,8 @@ def rss() -> int:
 
 def flat(name: str, fn, n: int, *, refs=(), warmup: int | None = None, rss_limit: int = RSS_LIMIT,
          py_limit: int = PY_LIMIT, dtype_refs: bool = True) -> None:
-    """Run fn n times after a warm-up and assert that memory and reference counts stay flat.
+    """Run fn 2n times after a warm-up and assert that memory and reference counts stay flat: n calls
+    under tracemalloc, then n calls measuring the RSS, reference counts over all 2n.
 
     dtype_refs=False leaves out the reference counts of the float dtypes, for scenarios that build a
     Network: its init_params calls Generator.uniform(size=...), which in NumPy 2.4.6 leaks one
@@ -71,17 +73,20 @@ def flat(name: str, fn, n: int, *, refs=(), warmup: int | None = None, rss_limit
     if dtype_refs:
         watched += (np.dtype(np.float64), np.dtype(np.float32))
     counts = [sys.getrefcount(o) for o in watched]
+    # pass 1: Python allocations still alive after n calls
     tracemalloc.start()
-    rss0, tm0 = rss(), tracemalloc.get_tracemalloc_memory()
     py0 = tracemalloc.get_traced_memory()[0]
     for _ in range(n):
         fn()
     gc.collect()
     py1 = tracemalloc.get_traced_memory()[0]
-    # RSS growth less tracemalloc's own bookkeeping (its traceback table grows with every distinct
-    # allocation site it meets, which is not the code under test)
-    rss1 = rss() - (tracemalloc.get_tracemalloc_memory() - tm0)
     tracemalloc.stop()
+    # pass 2, without tracemalloc (whose own tables would count): the RSS growth over n more calls
+    rss0 = rss()
+    for _ in range(n):
+        fn()
+    gc.collect()
+    rss1 = rss()
     after = [sys.getrefcount(o) for o in watched]
     RESULTS.append((name, n, rss1 - rss0, py1 - py0))
     print(f"\n{name}: {n} calls, RSS {(rss1 - rss0) / 1024:+.0f} KiB, tracemalloc {(py1 - py0) / 1024:+.1f} KiB",
@@ -149,11 +154,11 @@ def test_cost_trace_score(data):
     X, Y, labels = data
     net = small_net()
     ce = small_net("cross_entropy")
-    flat("cost", lambda: net.cost(X, Y), 50_000, refs=(X, Y, net, net._net))
-    flat("cost labels", lambda: ce.cost(X, labels), 50_000, refs=(X, labels, ce, ce._net))
-    flat("trace", lambda: net.trace(X, Y), 20_000, refs=(X, Y, net, net._net))
-    flat("trace labels", lambda: ce.trace(X, labels), 20_000, refs=(X, labels, ce, ce._net))
-    flat("score", lambda: ce.score(X, labels), 20_000, refs=(X, labels, ce, ce._net))
+    flat("cost", lambda: net.cost(X, Y), 20_000, refs=(X, Y, net, net._net))
+    flat("cost labels", lambda: ce.cost(X, labels), 20_000, refs=(X, labels, ce, ce._net))
+    flat("trace", lambda: net.trace(X, Y), 10_000, refs=(X, Y, net, net._net))
+    flat("trace labels", lambda: ce.trace(X, labels), 10_000, refs=(X, labels, ce, ce._net))
+    flat("score", lambda: ce.score(X, labels), 10_000, refs=(X, labels, ce, ce._net))
 
 
 def test_buffers_and_properties():
@@ -188,7 +193,7 @@ def test_fit(cls):
     Y = rng.normal(size=(64, 2))
     net = small_net()
     opt = cls(net, lr=1e-3)
-    flat(f"fit {cls.__name__} 64x3, batch 16", lambda: net.fit(X, Y, 1, 16, opt, seed=0), 3_000,
+    flat(f"fit {cls.__name__} 64x3, batch 16", lambda: net.fit(X, Y, 1, 16, opt, seed=0), 2_000,
          refs=(X, Y, net, net._net, opt, opt._opt))
     sw = np.ones(64)
     flat(f"fit {cls.__name__} + weights, val", lambda: net.fit(X, Y, 1, 16, opt, sample_weight=sw, alpha=1e-4,
@@ -201,7 +206,7 @@ def test_fit_labels():
     X = rng.normal(size=(64, 3))
     labels = rng.integers(0, 2, 64)
     net = small_net("cross_entropy")
-    flat("fit labels", lambda: net.fit(X, labels, 1, 8, seed=0), 3_000, refs=(X, labels, net, net._net))
+    flat("fit labels", lambda: net.fit(X, labels, 1, 8, seed=0), 2_000, refs=(X, labels, net, net._net))
 
 
 def test_save_load(tmp_path):
@@ -214,16 +219,15 @@ def test_save_load(tmp_path):
         back = sp.Network.load(path)
         assert back.optimizer.t == net.optimizer.t
 
-    # 1 000 round trips (each save fsyncs): the bounds are < 2 KiB RSS and < 100 bytes of Python
-    # memory per round trip
-    flat("save/load", roundtrip, 1_000, refs=(net, net._net), warmup=200, dtype_refs=False)
-    flat("pickle round trip", lambda: pickle.loads(pickle.dumps(net)), 5_000, refs=(net, net._net),
+    # 500 round trips per pass (each save fsyncs): the bounds are < 4 KiB RSS and < 200 bytes of
+    # Python memory per round trip
+    flat("save/load", roundtrip, 500, refs=(net, net._net), warmup=200, dtype_refs=False)
+    flat("pickle round trip", lambda: pickle.loads(pickle.dumps(net)), 3_000, refs=(net, net._net),
          warmup=1_000, dtype_refs=False)
 
 
 def test_create_and_drop():
-    flat("Network() + drop", lambda: sp.Network([3, 8, 2], "relu", seed=0), 10_000, dtype_refs=False)
-    flat("Network(float32) + drop", lambda: sp.Network([3, 8, 2], "tanh", dtype=np.float32, seed=0), 10_000,
+    flat("Network(float32) + drop", lambda: sp.Network([3, 8, 2], "tanh", dtype=np.float32, seed=0), 5_000,
          dtype_refs=False)
 
     def with_optimizers():
@@ -233,11 +237,11 @@ def test_create_and_drop():
         net.optimizer = optim.Adam(net)  # a reference cycle, collected by gc
         return net
 
-    flat("Network + optimizers + drop", with_optimizers, 10_000, dtype_refs=False)
-    flat("big Network + drop", lambda: sp.Network([256, 256, 10], seed=0), 1_000, dtype_refs=False)
+    flat("Network + optimizers + drop", with_optimizers, 5_000, dtype_refs=False)
+    flat("big Network + drop", lambda: sp.Network([256, 256, 10], seed=0), 300, dtype_refs=False)
     # the extension type alone: here the dtype reference counts are watched too
     flat("_core.Net + Optimizer + drop", lambda: sp._core.Optimizer(
-        sp._core.Net([3, 8, 2], [3, 0], 0, np.float64), 1, [0.1] * 7).state, 10_000)
+        sp._core.Net([3, 8, 2], [3, 0], 0, np.float64), 1, [0.1] * 7).state, 5_000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,7 +268,7 @@ def test_error_paths_forward(data):
         ("forward out aliases params", (X, alias), ValueError),
         ("forward ragged list", ([[1.0], [1.0, 2.0]],), TypeError),
     ]:
-        flat(name, lambda: raises(exc, net.forward, *args), 10_000,
+        flat(name, lambda: raises(exc, net.forward, *args), 5_000,
              refs=tuple(a for a in args if isinstance(a, np.ndarray)) + (net, net._net))
 
 
@@ -285,7 +289,7 @@ def test_error_paths_losses(data):
         ("trace Y wrong dtype", net.trace, (X, Y32), TypeError),
         ("trace X wrong shape", ce.trace, (X[:, :2], labels), ValueError),
     ]:
-        flat(name, lambda: raises(exc, fn, *args), 10_000, refs=args + (net, net._net, ce, ce._net))
+        flat(name, lambda: raises(exc, fn, *args), 5_000, refs=args + (net, net._net, ce, ce._net))
 
 
 def test_error_paths_fit_and_optimizers():
@@ -298,9 +302,9 @@ def test_error_paths_fit_and_optimizers():
     big = np.full((16, 3), 1e200)
     ident = sp.Network([3, 2], "identity", seed=0)
     sgd = optim.SGD(ident)
-    flat("fit X wrong dtype", lambda: raises(TypeError, net.fit, X32, Y, optimizer=opt), 10_000,
+    flat("fit X wrong dtype", lambda: raises(TypeError, net.fit, X32, Y, optimizer=opt), 5_000,
          refs=(X32, Y, net, net._net, opt, opt._opt))
-    flat("fit bad batch_size", lambda: raises(ValueError, net.fit, X, Y, batch_size=0, optimizer=opt), 10_000,
+    flat("fit bad batch_size", lambda: raises(ValueError, net.fit, X, Y, batch_size=0, optimizer=opt), 5_000,
          refs=(X, Y, net, opt))
     p = ident.params.copy()
 
@@ -308,24 +312,24 @@ def test_error_paths_fit_and_optimizers():
         raises(FloatingPointError, ident.fit, big, Y, batch_size=16, optimizer=sgd)
         ident.params[...] = p
 
-    flat("fit FloatingPointError", diverge, 10_000, refs=(big, Y, ident, ident._net, sgd, sgd._opt))
-    flat("SGD(bad momentum)", lambda: raises(ValueError, optim.SGD, net, momentum=1.5), 10_000, refs=(net,))
-    flat("Adam(bad betas)", lambda: raises(TypeError, optim.Adam, net, betas=0.9), 10_000, refs=(net,))
-    flat("lr = nan", lambda: raises(ValueError, setattr, opt, "lr", float("nan")), 10_000, refs=(opt, opt._opt))
+    flat("fit FloatingPointError", diverge, 5_000, refs=(big, Y, ident, ident._net, sgd, sgd._opt))
+    flat("SGD(bad momentum)", lambda: raises(ValueError, optim.SGD, net, momentum=1.5), 5_000, refs=(net,))
+    flat("Adam(bad betas)", lambda: raises(TypeError, optim.Adam, net, betas=0.9), 5_000, refs=(net,))
+    flat("lr = nan", lambda: raises(ValueError, setattr, opt, "lr", float("nan")), 5_000, refs=(opt, opt._opt))
     flat("_core.Optimizer bad hyper", lambda: raises(ValueError, sp._core.Optimizer, net._net, 0, [0.1] * 6),
-         10_000, refs=(net._net,))
+         5_000, refs=(net._net,))
     flat("_core.Optimizer bad kind", lambda: raises(ValueError, sp._core.Optimizer, net._net, 7, [0.1] * 7),
-         10_000, refs=(net._net,))
+         5_000, refs=(net._net,))
 
 
 def test_error_paths_constructor():
-    flat("Network(bad activation)", lambda: raises(ValueError, sp.Network, [3, 2], "swish"), 10_000)
-    flat("Network(size 0)", lambda: raises(ValueError, sp.Network, [3, 0, 2]), 10_000)
-    flat("Network(2**40, 2**40)", lambda: raises(ValueError, sp.Network, [2**40, 2**40]), 10_000)
-    flat("Network(2**20, 2**20) MemoryError", lambda: raises(MemoryError, sp.Network, [2**20, 2**20]), 10_000)
-    flat("Network(2**70)", lambda: raises(OverflowError, sp.Network, [2**70, 2]), 10_000)
+    flat("Network(bad activation)", lambda: raises(ValueError, sp.Network, [3, 2], "swish"), 5_000)
+    flat("Network(size 0)", lambda: raises(ValueError, sp.Network, [3, 0, 2]), 5_000)
+    flat("Network(2**40, 2**40)", lambda: raises(ValueError, sp.Network, [2**40, 2**40]), 5_000)
+    flat("Network(2**20, 2**20) MemoryError", lambda: raises(MemoryError, sp.Network, [2**20, 2**20]), 5_000)
+    flat("Network(2**70)", lambda: raises(OverflowError, sp.Network, [2**70, 2]), 5_000)
     # the extension's own checks, below the Python ones
     flat("_core.Net bad activation code", lambda: raises(ValueError, sp._core.Net, [3, 2], [99], 0, np.float64),
-         10_000)
-    flat("_core.Net bad dtype", lambda: raises(TypeError, sp._core.Net, [3, 2], [0], 0, np.int32), 10_000)
-    flat("_core.Net size 0", lambda: raises(ValueError, sp._core.Net, [3, 0], [0], 0, np.float64), 10_000)
+         5_000)
+    flat("_core.Net bad dtype", lambda: raises(TypeError, sp._core.Net, [3, 2], [0], 0, np.int32), 5_000)
+    flat("_core.Net size 0", lambda: raises(ValueError, sp._core.Net, [3, 0], [0], 0, np.float64), 5_000)
