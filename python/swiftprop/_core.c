@@ -313,6 +313,17 @@ overlaps_buffers(NetObject *self, PyArrayObject *a)
     return 0;
 }
 
+/* Inputs of calls that write the gradient (and, in training, the parameter) buffer must not view
+ * them: they would change while being read. 1 if a is separate; else sets ValueError naming it. */
+static int
+check_not_network(NetObject *self, PyArrayObject *a, const char *name)
+{
+    if (!overlaps_buffers(self, a)) return 1;
+    PyErr_Format(PyExc_ValueError, "%s must not share memory with the network's parameters or gradients "
+                 "(pass a copy)", name);
+    return 0;
+}
+
 /* forward(X, out=None) -> out: X (n, sizes[0]) of the network's dtype; out (n, sizes[-1]) if given. */
 static PyObject *
 Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
@@ -363,16 +374,16 @@ check_xy_named(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, Py
 {
     npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
     *x = check_array(x_obj, x_name, self->typenum, 2, -1, n_in, 0);
-    if (!*x || (finite && !check_finite(*x, x_name))) return -1;
+    if (!*x || (finite && !check_finite(*x, x_name)) || !check_not_network(self, *x, x_name)) return -1;
     npy_intp batch = PyArray_DIM(*x, 0);
     if (PyArray_Check(y_obj) && PyArray_NDIM((PyArrayObject *)y_obj) == 1) {
         char label_name[64];
         PyOS_snprintf(label_name, sizeof label_name, "%s (labels)", y_name);
         *y = check_array(y_obj, label_name, NPY_INT64, 1, batch, -1, 0);
-        return *y ? 1 : -1;
+        return (*y && check_not_network(self, *y, y_name)) ? 1 : -1;
     }
     *y = check_array(y_obj, y_name, self->typenum, 2, batch, n_out, 0);
-    if (!*y || (finite && !check_finite(*y, y_name))) return -1;
+    if (!*y || (finite && !check_finite(*y, y_name)) || !check_not_network(self, *y, y_name)) return -1;
     return 0;
 }
 
@@ -382,17 +393,20 @@ check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, PyArrayO
     return check_xy_named(self, x_obj, y_obj, finite, x, y, "X", "Y");
 }
 
-/* check(X, Y, x_name="X", y_name="Y"): validate a data pair as backward would, computing nothing. */
+/* check(X, Y, x_name="X", y_name="Y", check_finite=True): validate a data pair as backward would,
+ * computing nothing. */
 static PyObject *
 Net_check(NetObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"X", "Y", "x_name", "y_name", NULL};
+    static char *kwlist[] = {"X", "Y", "x_name", "y_name", "check_finite", NULL};
     PyObject *x_obj, *y_obj;
     const char *x_name = "X", *y_name = "Y";
+    int finite = 1;
     PyArrayObject *x, *y;
     if (!check_ready(self)) return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|ss", kwlist, &x_obj, &y_obj, &x_name, &y_name)) return NULL;
-    int labels = check_xy_named(self, x_obj, y_obj, 1, &x, &y, x_name, y_name);
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|ssp", kwlist, &x_obj, &y_obj, &x_name, &y_name, &finite))
+        return NULL;
+    int labels = check_xy_named(self, x_obj, y_obj, finite, &x, &y, x_name, y_name);
     if (labels < 0) return NULL;
     if (labels) {  /* the range check the Swift core would do */
         const int64_t *l = PyArray_DATA(y);
@@ -415,7 +429,7 @@ check_weights(NetObject *self, PyObject *w_obj, npy_intp n, PyArrayObject **w)
     *w = NULL;
     if (w_obj == Py_None) return 1;
     *w = check_array(w_obj, "sample_weight", self->typenum, 1, n, -1, 0);
-    return *w && check_finite(*w, "sample_weight");
+    return *w && check_finite(*w, "sample_weight") && check_not_network(self, *w, "sample_weight");
 }
 
 /* Runs backward (grads != 0) or cost on validated arrays, with the GIL released. */
@@ -659,7 +673,10 @@ Opt_set_t(OptObject *self, PyObject *value, void *c)
     if (!value) { PyErr_SetString(PyExc_TypeError, "t cannot be deleted"); return -1; }
     long long t = PyLong_AsLongLong(value);
     if (t == -1 && PyErr_Occurred()) return -1;
-    if (t < 0) { PyErr_SetString(PyExc_ValueError, "t must be >= 0"); return -1; }
+    if (t < 0 || t > (1LL << 53)) {  /* beyond any real run; keeps t + 1 and β^t well defined */
+        PyErr_SetString(PyExc_ValueError, "t must be between 0 and 2**53");
+        return -1;
+    }
     net_lock(self->net);
     if (self->typenum == NPY_FLOAT32) sp_optimizer_steps_f32(self->handle, t);
     else sp_optimizer_steps_f64(self->handle, t);
@@ -739,7 +756,7 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     }
     if (order_obj != Py_None) {
         order = check_array(order_obj, "order", NPY_INT64, 1, n, -1, 0);
-        if (!order) return NULL;
+        if (!order || !check_not_network(self, order, "order")) return NULL;
     }
     if (batch_size < 1 || batch_size > n) {
         PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %zd], got %zd", (Py_ssize_t)n, batch_size);
@@ -832,7 +849,7 @@ static PyMethodDef Net_methods[] = {
     {"add_l2", (PyCFunction)Net_add_l2, METH_VARARGS,
      "add_l2(alpha, norm) -> float\n\nAdd the L2 penalty's gradient to the weight gradients; return the penalty."},
     {"check", (PyCFunction)(void (*)(void))Net_check, METH_VARARGS | METH_KEYWORDS,
-     "check(X, Y, x_name='X', y_name='Y')\n\nValidate a data pair as backward would, computing nothing."},
+     "check(X, Y, x_name='X', y_name='Y', check_finite=True)\n\nValidate a data pair as backward would, computing nothing."},
     {"train", (PyCFunction)(void (*)(void))Net_train, METH_VARARGS | METH_KEYWORDS,
      "train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches, penalty_sum)"},
     {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,

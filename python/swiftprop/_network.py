@@ -375,7 +375,7 @@ class Network:
             if Y.size and (Y.min() < 0 or Y.max() >= n_out):
                 bad = Y.min() if Y.min() < 0 else Y.max()
                 raise ValueError(f"Y contains label {bad}; labels must be in [0, {n_out}) for {n_out} outputs")
-            return np.ascontiguousarray(Y, dtype=np.int64)
+            return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(-1, 1)  # a view: one output per sample
         if Y.ndim == 2 and Y.dtype == self.dtype and Y.shape == (n, n_out):
@@ -563,9 +563,12 @@ class Network:
         Raises
         ------
         FloatingPointError
-            When the loss or a gradient becomes NaN or infinite; the parameters are those of the last
-            finite step. KeyboardInterrupt stops training within a fraction of a second, after a
-            completed step, and propagates.
+            When the loss, a gradient or an update becomes NaN or infinite; the parameters and the
+            optimizer state are those of the last finite step, and :attr:`grads` holds the failing
+            batch's gradient (to see where it blew up). KeyboardInterrupt stops training within a
+            fraction of a second, after a completed step, and propagates.
+        TypeError, ValueError
+            For invalid arguments, before anything changes.
         """
         from .optim import Adam, Optimizer
 
@@ -599,7 +602,10 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"callbacks must be callables, got {type(cb).__name__}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        if comm is not None:
+        if comm is None:
+            # every argument is checked before anything changes (with MPI the ranks check together)
+            self._net.check(X, Y, check_finite=check_finite)
+        else:
             self._mpi_start(comm, optimizer, n, batch_size, sample_weight, epochs)
         self.optimizer = optimizer
 
@@ -608,10 +614,10 @@ class Network:
         try:
             for epoch in range(1, epochs + 1):
                 if comm is None:
-                    # X and Y are scanned for NaN/Inf once per fit (a NaN written into them later still
-                    # stops training through the loss check)
+                    # X and Y were scanned for NaN/Inf above (a NaN written into them later, e.g. by a
+                    # callback, still stops training through the loss check)
                     self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha,
-                                    history, check_finite and epoch == 1)
+                                    history)
                 else:
                     self._fit_epoch_mpi(epoch, X, Y, optimizer, shuffle, rng, batch_size, alpha, history, comm)
                 if validation_data is not None:
@@ -633,8 +639,8 @@ class Network:
         return history
 
     def _fit_epoch(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, sample_weight: Optional[NDArray],
-                   shuffle: bool, rng: np.random.Generator, batch_size: int, alpha: float, history: History,
-                   check_finite: bool) -> None:
+                   shuffle: bool, rng: np.random.Generator, batch_size: int, alpha: float,
+                   history: History) -> None:
         """One epoch of mini-batches in Swift; appends its loss and time to history."""
         n = X.shape[0]
         order = rng.permutation(n).astype(np.int64) if shuffle and n else None
@@ -642,7 +648,7 @@ class Network:
         try:
             masks = int(rng.integers(2**63)) if any(self._dropout) else None  # the dropout masks' seed
             loss_sum, _, penalty_sum = self._net.train(optimizer._opt, X, Y, sample_weight, order,
-                                                       min(batch_size, max(n, 1)), float(alpha), check_finite,
+                                                       min(batch_size, max(n, 1)), float(alpha), False,
                                                        masks)
         except FloatingPointError as e:
             batch = e.args[1] if len(e.args) > 1 else "?"
