@@ -344,6 +344,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (CI smoke test)")
     ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="fresh processes per library and case (default 3; 1 with --quick)")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -366,6 +368,10 @@ def main():
         libs = [lib for lib in libs if lib in ("swiftprop", "numpy")]
 
     table, gemm_n, reps = cases(a.quick)
+    if a.repeats is not None:
+        if a.repeats < 1:
+            sys.exit("--repeats must be >= 1")
+        reps = a.repeats
     peak = statistics.median(measure("numpy", "gemm", dict(n=gemm_n, repeat=3)) for _ in range(reps))
     results = {}
     for label, case, args in table:
