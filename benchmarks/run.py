@@ -12,6 +12,11 @@ Training step = forward + backward + plain SGD update, float32 unless stated. GF
 6·batch·Σ n_i·n_(i+1) per step (forward, dW and the input gradient of every layer) and is shown as a
 percentage of the float32 GEMM peak measured in the same run (NumPy's OpenBLAS, 2048³, or 512³ with
 --quick).
+
+Threads: BENCH_THREADS=n (default 2) sets swiftprop's and PyTorch's; NumPy, scikit-learn and JAX
+follow OPENBLAS_NUM_THREADS / OMP_NUM_THREADS. On a shared or busy machine run everything on one
+thread (BENCH_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): OpenBLAS's spinning threads make
+multi-threaded timings there meaningless.
 """
 from __future__ import annotations
 
