@@ -709,6 +709,18 @@ static PyTypeObject OptType = {
     .tp_getset = Opt_getset,
 };
 
+/* True if the array shares a byte with the optimizer's state buffer. */
+static int
+overlaps_state(OptObject *opt, PyArrayObject *a)
+{
+    intptr_t count = 0;
+    const char *s = opt->typenum == NPY_FLOAT32 ? (const char *)sp_optimizer_state_f32(opt->handle, &count)
+                                                : (const char *)sp_optimizer_state_f64(opt->handle, &count);
+    const char *a0 = PyArray_BYTES(a);
+    size_t nbytes = (size_t)count * (opt->typenum == NPY_FLOAT32 ? 4 : 8);
+    return a0 < s + nbytes && s < a0 + PyArray_NBYTES(a);
+}
+
 static double
 now_seconds(void)
 {
@@ -749,10 +761,15 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     }
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y);
     if (labels < 0) return NULL;
+    if (overlaps_state(opt, x) || overlaps_state(opt, y)) {  /* the steps would rewrite the data */
+        PyErr_SetString(PyExc_ValueError, "X and Y must not share memory with the optimizer's state (pass a copy)");
+        return NULL;
+    }
     npy_intp n = PyArray_DIM(x, 0);
-    if (w_obj != Py_None) {
-        w = check_array(w_obj, "sample_weight", self->typenum, 1, n, -1, 0);
-        if (!w || !check_finite(w, "sample_weight")) return NULL;
+    if (!check_weights(self, w_obj, n, &w)) return NULL;
+    if (w && overlaps_state(opt, w)) {
+        PyErr_SetString(PyExc_ValueError, "sample_weight must not share memory with the optimizer's state");
+        return NULL;
     }
     if (order_obj != Py_None) {
         order = check_array(order_obj, "order", NPY_INT64, 1, n, -1, 0);

@@ -378,7 +378,8 @@ class Network:
             return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(-1, 1)  # a view: one output per sample
-        if Y.ndim == 2 and Y.dtype == self.dtype and Y.shape == (n, n_out):
+        if (Y.ndim == 2 and Y.dtype == self.dtype and Y.shape == (n, n_out) and Y.flags.c_contiguous
+                and Y.flags.aligned and Y.dtype.isnative):  # the layout the extension will accept
             self._check_target_values(Y)
         return Y
 
