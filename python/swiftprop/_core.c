@@ -108,12 +108,19 @@ check_array(PyObject *obj, const char *name, int typenum, int ndim, npy_intp d0,
     return a;
 }
 
+/* True if the contiguous array a shares a byte with the n bytes at b. */
+static int
+overlaps_bytes(PyArrayObject *a, const char *b, size_t n)
+{
+    const char *a0 = PyArray_BYTES(a);
+    return a0 < b + n && b < a0 + PyArray_NBYTES(a);
+}
+
 /* True if two C-contiguous arrays share any byte. */
 static int
 overlap(PyArrayObject *a, PyArrayObject *b)
 {
-    const char *a0 = PyArray_BYTES(a), *b0 = PyArray_BYTES(b);
-    return a0 < b0 + PyArray_NBYTES(b) && b0 < a0 + PyArray_NBYTES(a);
+    return overlaps_bytes(a, PyArray_BYTES(b), (size_t)PyArray_NBYTES(b));
 }
 
 /* 1 if every value of the (validated, float) array is finite; else sets ValueError naming it. */
@@ -303,14 +310,12 @@ static int
 overlaps_buffers(NetObject *self, PyArrayObject *a)
 {
     intptr_t count = 0;
-    const char *bufs[2];
-    bufs[0] = F32(self) ? (const char *)sp_network_params_f32(self->handle, &count) : (const char *)sp_network_params_f64(self->handle, &count);
-    bufs[1] = F32(self) ? (const char *)sp_network_grads_f32(self->handle, &count) : (const char *)sp_network_grads_f64(self->handle, &count);
+    const char *params = F32(self) ? (const char *)sp_network_params_f32(self->handle, &count)
+                                   : (const char *)sp_network_params_f64(self->handle, &count);
+    const char *grads = F32(self) ? (const char *)sp_network_grads_f32(self->handle, &count)
+                                  : (const char *)sp_network_grads_f64(self->handle, &count);
     size_t nbytes = (size_t)count * (F32(self) ? 4 : 8);
-    const char *a0 = PyArray_BYTES(a), *a1 = a0 + PyArray_NBYTES(a);
-    for (int k = 0; k < 2; k++)
-        if (a0 < bufs[k] + nbytes && bufs[k] < a1) return 1;
-    return 0;
+    return overlaps_bytes(a, params, nbytes) || overlaps_bytes(a, grads, nbytes);
 }
 
 /* Inputs of calls that write the gradient (and, in training, the parameter) buffer must not view
@@ -716,9 +721,7 @@ overlaps_state(OptObject *opt, PyArrayObject *a)
     intptr_t count = 0;
     const char *s = opt->typenum == NPY_FLOAT32 ? (const char *)sp_optimizer_state_f32(opt->handle, &count)
                                                 : (const char *)sp_optimizer_state_f64(opt->handle, &count);
-    const char *a0 = PyArray_BYTES(a);
-    size_t nbytes = (size_t)count * (opt->typenum == NPY_FLOAT32 ? 4 : 8);
-    return a0 < s + nbytes && s < a0 + PyArray_NBYTES(a);
+    return overlaps_bytes(a, s, (size_t)count * (opt->typenum == NPY_FLOAT32 ? 4 : 8));
 }
 
 static double
