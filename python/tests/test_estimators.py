@@ -11,9 +11,9 @@ They check, against the installed scikit-learn:
 * the extras: float32, per-layer activations, class_weight; and sample_weight, partial_fit,
   warm_start, early stopping, lbfgs, errors, Ctrl-C.
 
-Run from outside the source tree::
+Run against the installed package, from the repository root (as scripts/test.sh does)::
 
-    cd /work && python -m pytest -p no:cacheprovider main/python/tests/test_estimators.py -q
+    python -m pytest python/tests/test_estimators.py -q
 
 ``python main/python/tests/test_estimators.py`` prints the accuracy table of the benchmark.
 """

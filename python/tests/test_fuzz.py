@@ -20,9 +20,9 @@ run under valgrind (scripts/sanitize.sh).
 
 The last section holds regression tests of the defects this fuzzing found (see docs/reliability.md).
 
-Run against the installed package, from outside the source tree::
+Run against the installed package, from the repository root (as scripts/test.sh does)::
 
-    cd /work && python -m pytest -p no:cacheprovider main/python/tests/test_fuzz.py -q
+    python -m pytest python/tests/test_fuzz.py -q
 """
 from __future__ import annotations
 

@@ -23,9 +23,9 @@ one buffer, >= 16 bytes):
 The "calls" column of the printed summary is n, the calls of one pass (each scenario makes 2n
 calls plus the warm-up). The whole file runs in about a minute and a half.
 
-Run against the installed package, from outside the source tree::
+Run against the installed package, from the repository root (as scripts/test.sh does)::
 
-    cd /work && python -m pytest -p no:cacheprovider main/python/tests/test_leaks.py -q -s
+    python -m pytest python/tests/test_leaks.py -q -s
 """
 from __future__ import annotations
 

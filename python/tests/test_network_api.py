@@ -6,9 +6,9 @@ rejected call leaves the network untouched), constructor checks, seeded initiali
 pickling, the GIL being released during computation, concurrent use of one network, and
 the thread-count functions.
 
-Run them against the installed package, from outside the source tree::
+Run them against the installed package, from the repository root (as scripts/test.sh does)::
 
-    cd /work && python -m pytest /work/main/python/tests/test_network_api.py -q
+    python -m pytest python/tests/test_network_api.py -q
 """
 
 from __future__ import annotations

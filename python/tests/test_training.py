@@ -18,9 +18,9 @@ What is covered
 
 Errors are measured per array as ``max|actual - expected| / max(max|expected|, tiny)``.
 
-Run from outside the source tree::
+Run against the installed package, from the repository root (as scripts/test.sh does)::
 
-    cd /work && python -m pytest -p no:cacheprovider main/python/tests/test_training.py -q
+    python -m pytest python/tests/test_training.py -q
 """
 
 from __future__ import annotations
