@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import queue
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -91,18 +90,6 @@ print("RESULT " + json.dumps(res), flush=True)
 """
 
 
-def _kernel_for_this_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A kernelspec that runs this very interpreter, found first through JUPYTER_PATH."""
-    name = "swiftprop-test"
-    spec_dir = tmp_path / "jupyter" / "kernels" / name
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "swiftprop tests", "language": "python", "interrupt_mode": "signal"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    return name
-
-
 def _iopub_until(kc, msg_id: str, deadline: float, want) -> dict:
     """Read iopub messages of one execution until ``want(msg)``; returns that message."""
     while True:
@@ -150,8 +137,8 @@ def _run(kc, code: str, timeout: float = CELL_TIMEOUT) -> tuple[dict, str]:
     return reply["content"], "".join(out)
 
 
-def test_interrupt_long_fit_in_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    km = KernelManager(kernel_name=_kernel_for_this_python(tmp_path, monkeypatch))
+def test_interrupt_long_fit_in_kernel(python_kernel: str, tmp_path: Path):
+    km = KernelManager(kernel_name=python_kernel)
     km.start_kernel(cwd=str(tmp_path))
     kc = km.client()
     try:

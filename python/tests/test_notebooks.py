@@ -8,7 +8,6 @@ files keep no outputs, which a second test checks.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -37,35 +36,21 @@ def test_notebooks_are_committed_without_outputs():
                 assert cell["execution_count"] is None, f"{name} cell {i} has an execution count"
 
 
-def _kernel_for_this_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A kernelspec that runs this very interpreter, found first through JUPYTER_PATH (a 'python3'
-    kernelspec installed elsewhere could point at another Python without swiftprop)."""
-    name = "swiftprop-test"
-    spec_dir = tmp_path / "jupyter" / "kernels" / name
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "swiftprop tests", "language": "python", "interrupt_mode": "signal"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    return name
-
-
 def _outputs(nb) -> list:
     return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_notebook_runs(name: str, python_kernel: str, tmp_path: Path):
     nbformat = pytest.importorskip("nbformat", reason="running the notebooks needs nbformat (pip install nbformat)")
     nbclient = pytest.importorskip("nbclient", reason="running the notebooks needs nbclient (pip install nbclient)")
     pytest.importorskip("ipykernel", reason="running the notebooks needs ipykernel (pip install ipykernel)")
     from nbclient.exceptions import CellExecutionError
 
-    kernel = _kernel_for_this_python(tmp_path, monkeypatch)
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)   # an object in memory; the file is not touched
     work = tmp_path / "cwd"
     work.mkdir()
-    client = nbclient.NotebookClient(nb, kernel_name=kernel, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,
+    client = nbclient.NotebookClient(nb, kernel_name=python_kernel, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,
                                      allow_errors=False, resources={"metadata": {"path": str(work)}})
     start = time.perf_counter()
     try:
