@@ -19,6 +19,8 @@ public final class Optimizer<T: Scalar> {
     /// Steps taken (Adam's bias correction uses it).
     public var t: Int = 0
     let stateBuffer: Buffer<T>
+    /// One flag per thread of a step's check pass.
+    private let flags: Buffer<UInt8>
 
     public var state: UnsafeMutablePointer<T> { stateBuffer.base }
     public var stateCount: Int { stateBuffer.count }
@@ -26,7 +28,9 @@ public final class Optimizer<T: Scalar> {
     /// nil when the state cannot be allocated.
     public init?(kind: OptimizerKind, count: Int, lr: T, momentum: T = 0, nesterov: Bool = false,
                  weightDecay: T = 0, beta1: T = 0.9, beta2: T = 0.999, eps: T = 1e-8) {
-        guard let buffer = Buffer<T>(count: kind == .sgd ? count : 2 * count) else { return nil }
+        guard let buffer = Buffer<T>(count: kind == .sgd ? count : 2 * count),
+              let flags = Buffer<UInt8>(count: maxThreads) else { return nil }
+        self.flags = flags
         self.kind = kind; self.count = count; self.lr = lr; self.momentum = momentum; self.nesterov = nesterov
         self.weightDecay = weightDecay; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         stateBuffer = buffer
@@ -38,44 +42,50 @@ public final class Optimizer<T: Scalar> {
     @_specialize(exported: true, where T == Double)
     @discardableResult
     public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) -> Bool {
-        switch kind {
-        case .sgd:
-            guard sgdStep(p, g, commit: false) else { return false }
-            sgdStep(p, g, commit: true)
-        case .adam, .adamW:
-            guard adamStep(p, g, commit: false) else { return false }
-            adamStep(p, g, commit: true)
+        // both passes are split over the pool's threads; the check's verdict is one flag per thread
+        let bad = flags.base
+        bad.initialize(repeating: 0, count: maxThreads)
+        parallelRanges(count: count, minCount: Self.parallelCount) { part, r in
+            bad[part] = kind == .sgd ? sgdStep(p, g, r, commit: false) : adamStep(p, g, r, commit: false)
+        }
+        for i in 0..<maxThreads where bad[i] != 0 { return false }
+        parallelRanges(count: count, minCount: Self.parallelCount) { _, r in
+            if kind == .sgd { sgdStep(p, g, r, commit: true) } else { adamStep(p, g, r, commit: true) }
         }
         t += 1
         return true
     }
 
+    /// Parameters from which a pass is worth splitting over threads.
+    static var parallelCount: Int { 1 << 15 }
+
     // v ← μ v + (g + λ p);  p ← p − lr (nesterov ? g + λ p + μ v : v)
     // commit false: only check that every new p is finite. Loops without conditional loads or stores,
     // and a branch-free flag, so that the compiler vectorises both passes.
+    // Returns 1 if some new p in r is not finite (check pass), else 0.
     @inline(__always) @discardableResult
-    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, commit: Bool) -> Bool {
+    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ r: Range<Int>, commit: Bool) -> UInt8 {
         let v = state, lr = self.lr, mu = momentum, wd = weightDecay, nesterov = self.nesterov
         var bad: UInt8 = 0
         if mu == 0 {
-            for j in 0..<count {
+            for j in r {
                 let pj = p[j], pn = pj - lr * (g[j] + wd * pj)
                 if commit { p[j] = pn } else { bad |= notFinite(pn) }
             }
         } else {
-            for j in 0..<count {
+            for j in r {
                 let pj = p[j], d = g[j] + wd * pj, vj = mu * v[j] + d
                 let pn = pj - lr * (nesterov ? d + mu * vj : vj)
                 if commit { v[j] = vj; p[j] = pn } else { bad |= notFinite(pn) }
             }
         }
-        return bad == 0
+        return bad
     }
 
     // m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε)
     // Adam adds λ p to g; AdamW instead decays p by lr·λ first (decoupled).
     @inline(__always) @discardableResult
-    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, commit: Bool) -> Bool {
+    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ r: Range<Int>, commit: Bool) -> UInt8 {
         let m = state, v = state + count
         let b1 = beta1, b2 = beta2, eps = self.eps
         let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)
@@ -83,14 +93,14 @@ public final class Optimizer<T: Scalar> {
         let coupled: T = kind == .adam ? weightDecay : 0
         let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
         var bad: UInt8 = 0
-        for j in 0..<count {
+        for j in r {
             let pj = p[j], d = g[j] + coupled * pj
             let mj = b1 * m[j] + (1 - b1) * d
             let vj = b2 * v[j] + (1 - b2) * d * d
             let pn = decay * pj - stepSize * mj / (T.sqrt(vj) + eps)
             if commit { m[j] = mj; v[j] = vj; p[j] = pn } else { bad |= notFinite(pn) }
         }
-        return bad == 0
+        return bad
     }
 
     private func power(_ x: T, _ n: Int) -> T {

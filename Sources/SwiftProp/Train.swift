@@ -50,11 +50,6 @@ extension Network {
         return 0.5 * Double(c) * sum
     }
 
-    /// Whether every gradient is finite.
-    func gradientsFinite() -> Bool {
-        allFinite(grads, count: layout.count)
-    }
-
     /// Trains on mini-batches first..<first+count of an epoch over n samples. Batch b holds samples
     /// order[b·batchSize ..< min(n, (b+1)·batchSize)] (order nil: in place, no copy). Each batch:
     /// backward, L2, optimizer step. Adds batch loss (L2 included) × rows to lossSum, the L2 part × rows
@@ -110,7 +105,9 @@ extension Network {
             guard var loss = backward(xb, yb, weights: wb, batch: rows, training: true) else { return .memory }
             let penalty = alpha != 0 ? addL2(alpha: alpha, norm: T(norm)) : 0
             loss += penalty
-            guard loss.isFinite, gradientsFinite(), optimizer.step(params, grads) else { return .nonFinite(batch: b) }
+            // (a NaN or infinite gradient makes its parameter's update non-finite: the step's own check
+            // refuses it, so the gradients need no pass of their own)
+            guard loss.isFinite, optimizer.step(params, grads) else { return .nonFinite(batch: b) }
             lossSum += loss * Double(rows)
             penaltySum += penalty * Double(rows)
             done += 1

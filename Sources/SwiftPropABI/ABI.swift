@@ -366,11 +366,15 @@ public func sp_network_seed_f64(_ net: UnsafeMutableRawPointer?, _ seed: UInt64)
     if let net { (network(net) as Network<Double>).rng = SplitMix64(seed: seed) }
 }
 
-// MARK: - BLAS threads
+// MARK: - Threads
 
+/// swiftprop's pool does the threading (Pool.swift); OpenBLAS itself always runs on one thread.
 @_cdecl("sp_set_num_threads")
-public func sp_set_num_threads(_ n: Int32) { scipy_openblas_set_num_threads(max(1, n)) }
+public func sp_set_num_threads(_ n: Int32) {
+    scipy_openblas_set_num_threads(1)
+    setThreadCount(Int(max(1, n)))
+}
 @_cdecl("sp_get_num_threads")
-public func sp_get_num_threads() -> Int32 { scipy_openblas_get_num_threads() }
+public func sp_get_num_threads() -> Int32 { Int32(threadCount()) }
 @_cdecl("sp_blas_corename")
 public func sp_blas_corename() -> UnsafePointer<CChar>? { UnsafePointer(scipy_openblas_get_corename()) }
