@@ -1,7 +1,7 @@
 /// The one protocol the core is generic over: a floating-point type with the elementary
 /// functions and the BLAS matrix product the layers need. `Float+Scalar.swift` and
 /// `Double+Scalar.swift` hold the two conformances (and so the sgemm/dgemm calls).
-public protocol Scalar: BinaryFloatingPoint, Sendable {
+public protocol Scalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func exp(_ x: Self) -> Self
     static func expm1(_ x: Self) -> Self
     static func log(_ x: Self) -> Self

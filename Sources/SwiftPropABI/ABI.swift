@@ -167,10 +167,26 @@ private func train<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ opt: UnsafeM
     guard o.count == net.layout.count, batchSize >= 1, batchSize <= n, first >= 0, count >= 0 else { return Status.size.rawValue }
     let shapes = checkShapes(net, batch: n, nIn: nIn, nOut: nOut)
     guard shapes == .ok else { return shapes.rawValue }
-    let (y, status) = target(net, dense: dense, labels: labels, batch: n)
-    guard let y else { return status.rawValue }
+    // only the rows of this call's batches are checked (the caller trains an epoch in several calls);
+    // the rows of batch b are order[b·batchSize ..< (b+1)·batchSize], or those rows of x without order
+    let (lo, over) = first.multipliedReportingOverflow(by: batchSize)
+    guard !over, lo <= n else { return Status.size.rawValue }
+    let hi = count > (n - lo + batchSize - 1) / batchSize ? n : min(n, lo + count * batchSize)
     if let order {
-        for j in 0..<n where order[j] < 0 || order[j] >= Int64(n) { return Status.argument.rawValue }
+        for j in lo..<hi where order[j] < 0 || order[j] >= Int64(n) { return Status.argument.rawValue }
+    }
+    let y: Target<T>
+    if let dense {
+        y = .dense(dense)
+    } else {
+        guard let labels else { return Status.argument.rawValue }
+        guard net.loss == .crossEntropy else { return Status.target.rawValue }
+        let classes = Int64(nOut)
+        for j in lo..<hi {
+            let label = labels[order.map { Int($0[j]) } ?? j]
+            guard label >= 0 && label < classes else { return Status.label.rawValue }
+        }
+        y = .labels(labels)
     }
     var doneCount = 0
     let result = net.train(x, y, weights: weights, n: n, order: order, batchSize: batchSize, first: first,

@@ -13,12 +13,34 @@ and backpropagation, by three equations::
 
 See :class:`Network` and :mod:`swiftprop.reference` (the same equations in plain NumPy).
 """
-# OpenBLAS (scipy-openblas32) must be loaded before the extension that links it.
-import scipy_openblas32 as _openblas  # noqa: F401
-
+import os as _os
+import types as _types
 from typing import TYPE_CHECKING
 
-from . import _core, optim, plot  # plot imports matplotlib only when it draws
+import numpy as _np  # noqa: F401  (NumPy's own OpenBLAS starts here, with the user's settings)
+
+
+def _load_core() -> _types.ModuleType:
+    """Import the extension with its OpenBLAS told to start no threads of its own: swiftprop's
+    worker pool does the threading (every BLAS call is single-threaded), and idle OpenBLAS threads
+    would only spin beside it. NumPy's separate OpenBLAS is already loaded and keeps its settings."""
+    saved = _os.environ.get("OPENBLAS_NUM_THREADS")
+    _os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        import scipy_openblas32  # noqa: F401  (loads the OpenBLAS the extension links)
+
+        from . import _core
+    finally:
+        if saved is None:
+            del _os.environ["OPENBLAS_NUM_THREADS"]
+        else:
+            _os.environ["OPENBLAS_NUM_THREADS"] = saved
+    return _core
+
+
+_core = _load_core()
+
+from . import optim, plot  # noqa: E402  (plot imports matplotlib only when it draws)
 from ._network import ACTIVATIONS, LOSSES, History, Network, Trace
 from ._threads import get_num_threads, set_num_threads, blas_corename
 
