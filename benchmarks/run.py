@@ -8,15 +8,16 @@ cannot slow another's), libraries alternate within each repeat, and the table re
 over repeats. Peers are optional: each that is not installed is skipped with a note. The NumPy loop
 is swiftprop.reference (the same equations in plain NumPy) and is always there.
 
-Training step = forward + backward + plain SGD update, float32 unless stated. GFLOP/s counts
-6·batch·Σ n_i·n_(i+1) per step (forward, dW and the input gradient of every layer) and is shown as a
+Training step = forward + backward + plain SGD update, float32 unless stated. GFLOP/s is shown as a
 percentage of the float32 GEMM peak measured in the same run (NumPy's OpenBLAS, 2048³, or 512³ with
---quick).
+--quick), twice: "nominal" counts 6·batch·Σ n_i·n_(i+1) per step (forward, dW and the input gradient
+of every layer: the performance issue's count), "done" the work actually computed (every library here
+skips the first layer's input gradient).
 
 Threads: BENCH_THREADS=n (default 2) sets swiftprop's and PyTorch's; NumPy, scikit-learn and JAX
-follow OPENBLAS_NUM_THREADS / OMP_NUM_THREADS. On a shared or busy machine run everything on one
-thread (BENCH_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): OpenBLAS's spinning threads make
-multi-threaded timings there meaningless.
+follow OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores). On a shared or busy machine run
+everything on one thread (BENCH_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): spinning
+threads make multi-threaded timings there meaningless.
 """
 from __future__ import annotations
 
@@ -345,8 +346,11 @@ def cases(quick):
 
 
 def flops(args):
+    """(nominal, done): the issue's 6·B·Σ n_i·n_(i+1) per step, and the work every implementation
+    here actually does, which skips the first layer's input gradient: 2·B·(2·Σ + Σ over layers ≥ 2)."""
     sizes = args.get("sizes", MNIST)
-    return 6 * args["batch"] * sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))
+    prods = [sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1)]
+    return 6 * args["batch"] * sum(prods), 2 * args["batch"] * (2 * sum(prods) + sum(prods[1:]))
 
 
 def fmt(case, value):
@@ -417,7 +421,7 @@ def main():
     print()
     print(f"swiftprop benchmark, {date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; float32 GEMM peak {peak:.0f} GFLOP/s")
-    head = ["case"] + libs + ["best peer / swiftprop", "swiftprop % of GEMM peak"]
+    head = ["case"] + libs + ["best peer / swiftprop", "swiftprop % of GEMM peak (nominal / done)"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for label, case, args in table:
@@ -436,11 +440,14 @@ def main():
                 ratio = f"{peers[best] / sp_v:.2f}× ({best})"
         pct = "—"
         if case == "step" and sp_v and args.get("dtype", "float32") == "float32":
-            pct = f"{flops(args) / sp_v / 1e9 / peak * 100:.0f} %"
+            nominal, done = flops(args)
+            pct = f"{nominal / sp_v / 1e9 / peak * 100:.0f} % / {done / sp_v / 1e9 / peak * 100:.0f} %"
         print("| " + " | ".join([label] + [fmt(case, row.get(lib)) for lib in libs] + [ratio, pct]) + " |")
     print()
     print("best peer / swiftprop: > 1 means swiftprop is faster (for inference: swiftprop's throughput "
           "over the best peer's).")
+    print("% of GEMM peak: nominal counts 6·B·Σ n_i·n_(i+1) FLOP per step (the performance issue's count); "
+          "done counts the FLOP actually computed (no input gradient for the first layer, by every library here).")
 
 
 if __name__ == "__main__":

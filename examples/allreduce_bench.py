@@ -61,7 +61,7 @@ def main():
     if comm.Get_rank() == 0:
         print(f"{p} ranks, {MPI.Get_library_version().splitlines()[0].strip(chr(0)).strip()}; "
               f"compute: float32 [k, k, k], batch {args.batch} per rank, "
-              f"{sp.get_num_threads()} BLAS thread(s), kernel {sp.blas_corename()}")
+              f"{sp.get_num_threads()} thread(s), kernel {sp.blas_corename()}")
         print(f"{'float32 params':>14} {'MiB':>7} {'allreduce median':>17} {'min':>10} {'reps':>5} "
               f"{'bus GB/s':>9} {'fwd+bwd median':>15} {'comm/compute':>13}")
         for n, med, best, reps, bus, n_params, step in rows:

@@ -16,7 +16,7 @@ rank abort the whole job instead of leaving the other ranks waiting.
 """
 import os
 
-os.environ.setdefault("SWIFTPROP_NUM_THREADS", "1")  # one BLAS thread per rank: ranks share the cores
+os.environ.setdefault("SWIFTPROP_NUM_THREADS", "1")  # one thread per rank: ranks share the cores
 
 import numpy as np  # noqa: E402
 from mpi4py import MPI  # noqa: E402

@@ -10,6 +10,11 @@ extension Double: Scalar {
     @inlinable @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inlinable @inline(__always) public static func sqrt(_ x: Double) -> Double { sp_sqrt(x) }
 
+    // all exponent bits set ⟺ NaN or ±inf; adding the exponent's lowest bit then carries into the sign bit
+    @inlinable @inline(__always) public static func nonFiniteWord(_ x: Double) -> UInt64 {
+        ((x.bitPattern & 0x7ff0_0000_0000_0000) &+ 0x0010_0000_0000_0000) & ~(UInt64.max >> 1)
+    }
+
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Double, a: UnsafePointer<Double>, lda: Int,

@@ -10,6 +10,11 @@ extension Float: Scalar {
     @inlinable @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inlinable @inline(__always) public static func sqrt(_ x: Float) -> Float { sp_sqrtf(x) }
 
+    // all exponent bits set ⟺ NaN or ±inf; adding the exponent's lowest bit then carries into the sign bit
+    @inlinable @inline(__always) public static func nonFiniteWord(_ x: Float) -> UInt32 {
+        ((x.bitPattern & 0x7f80_0000) &+ 0x0080_0000) & ~(UInt32.max >> 1)
+    }
+
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,

@@ -46,7 +46,7 @@ public final class Optimizer<T: Scalar> {
         let bad = flags.base
         bad.initialize(repeating: 0, count: maxThreads)
         parallelRanges(count: count, minCount: Self.parallelCount) { part, r in
-            bad[part] = kind == .sgd ? sgdStep(p, g, r, commit: false) : adamStep(p, g, r, commit: false)
+            bad[part] = (kind == .sgd ? sgdStep(p, g, r, commit: false) : adamStep(p, g, r, commit: false)) != 0 ? 1 : 0
         }
         for i in 0..<maxThreads where bad[i] != 0 { return false }
         parallelRanges(count: count, minCount: Self.parallelCount) { _, r in
@@ -62,11 +62,11 @@ public final class Optimizer<T: Scalar> {
     // v ← μ v + (g + λ p);  p ← p − lr (nesterov ? g + λ p + μ v : v)
     // commit false: only check that every new p is finite. Loops without conditional loads or stores,
     // and a branch-free flag, so that the compiler vectorises both passes.
-    // Returns 1 if some new p in r is not finite (check pass), else 0.
+    // Returns non-zero if some new p in r is not finite (check pass), else 0.
     @inline(__always) @discardableResult
-    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ r: Range<Int>, commit: Bool) -> UInt8 {
+    private func sgdStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ r: Range<Int>, commit: Bool) -> T.Word {
         let v = state, lr = self.lr, mu = momentum, wd = weightDecay, nesterov = self.nesterov
-        var bad: UInt8 = 0
+        var bad: T.Word = 0
         if mu == 0 {
             for j in r {
                 let pj = p[j], pn = pj - lr * (g[j] + wd * pj)
@@ -85,14 +85,14 @@ public final class Optimizer<T: Scalar> {
     // m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε)
     // Adam adds λ p to g; AdamW instead decays p by lr·λ first (decoupled).
     @inline(__always) @discardableResult
-    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ r: Range<Int>, commit: Bool) -> UInt8 {
+    private func adamStep(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ r: Range<Int>, commit: Bool) -> T.Word {
         let m = state, v = state + count
         let b1 = beta1, b2 = beta2, eps = self.eps
         let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)
         let stepSize = lr * T.sqrt(c2) / c1
         let coupled: T = kind == .adam ? weightDecay : 0
         let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
-        var bad: UInt8 = 0
+        var bad: T.Word = 0
         for j in r {
             let pj = p[j], d = g[j] + coupled * pj
             let mj = b1 * m[j] + (1 - b1) * d

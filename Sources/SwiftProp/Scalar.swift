@@ -2,6 +2,11 @@
 /// functions and the BLAS matrix product the layers need. `Float+Scalar.swift` and
 /// `Double+Scalar.swift` hold the two conformances (and so the sgemm/dgemm calls).
 public protocol Scalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
+    /// An unsigned integer as wide as the type.
+    associatedtype Word: FixedWidthInteger & UnsignedInteger
+    /// Non-zero exactly when x is NaN or infinite, from integer operations on its bits alone: OR-ed
+    /// over a loop, it is a reduction in lanes as wide as the data, which vectorises without packing.
+    static func nonFiniteWord(_ x: Self) -> Word
     static func exp(_ x: Self) -> Self
     static func expm1(_ x: Self) -> Self
     static func log(_ x: Self) -> Self

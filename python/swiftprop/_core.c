@@ -933,7 +933,7 @@ mod_blas_corename(PyObject *m, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-    {"set_num_threads", mod_set_num_threads, METH_O, "set_num_threads(n): OpenBLAS threads for swiftprop's GEMMs."},
+    {"set_num_threads", mod_set_num_threads, METH_O, "set_num_threads(n): threads of swiftprop's worker pool (OpenBLAS itself runs on one)."},
     {"get_num_threads", mod_get_num_threads, METH_NOARGS, "get_num_threads() -> int"},
     {"blas_corename", mod_blas_corename, METH_NOARGS, "blas_corename() -> str: the OpenBLAS kernel in use."},
     {NULL}

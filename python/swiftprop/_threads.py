@@ -1,4 +1,4 @@
-"""Thread count of swiftprop's own OpenBLAS pool (separate from NumPy's)."""
+"""Thread count of swiftprop's own worker pool (separate from NumPy's OpenBLAS threads)."""
 import os
 
 import numpy as np
@@ -7,13 +7,18 @@ from . import _core
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of OpenBLAS threads swiftprop's matrix products use.
+    """Set the number of threads swiftprop's matrix products and optimizer updates use.
+
+    swiftprop cuts each large product into one slab per thread, every slab a single-threaded
+    OpenBLAS call, and splits the optimizer's passes the same way; products too small to gain
+    run on the calling thread alone. Idle workers spin for about 0.1 ms, then sleep.
 
     Parameters
     ----------
     n : int
-        Number of threads, >= 1. NumPy has its own BLAS pool; keep the sum of both within
-        the cores you have when you use them at the same time.
+        Number of threads (the caller included), >= 1; at most 256 are used. NumPy has its own
+        BLAS threads; keep the sum of both within the cores you have when you use them at the
+        same time.
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
@@ -21,7 +26,7 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Return the number of OpenBLAS threads swiftprop's matrix products use."""
+    """Return the number of threads swiftprop's matrix products use (see :func:`set_num_threads`)."""
     return _core.get_num_threads()
 
 
