@@ -63,8 +63,9 @@ func activationRow<T: Scalar>(_ y: UnsafeMutablePointer<T>, _ z: UnsafePointer<T
     case .softmax:
         var m = z[0]
         for k in 1..<n { m = max(m, z[k]) }
+        for k in 0..<n { y[k] = T.vexp(z[k] - m) }  // no sum in this loop: it vectorises
         var s: T = 0
-        for k in 0..<n { let e = T.exp(z[k] - m); y[k] = e; s += e }
+        for k in 0..<n { s += y[k] }
         let inv = 1 / s
         for k in 0..<n { y[k] *= inv }
     }

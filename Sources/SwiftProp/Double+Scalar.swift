@@ -9,6 +9,7 @@ extension Double: Scalar {
     @inlinable @inline(__always) public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
     @inlinable @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inlinable @inline(__always) public static func sqrt(_ x: Double) -> Double { sp_sqrt(x) }
+    @inlinable @inline(__always) public static func vexp(_ x: Double) -> Double { Glibc.exp(x) }
 
     // all exponent bits set ⟺ NaN or ±inf; adding the exponent's lowest bit then carries into the sign bit
     @inlinable @inline(__always) public static func nonFiniteWord(_ x: Double) -> UInt64 {

@@ -13,6 +13,9 @@ public protocol Scalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func log1p(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
     static func sqrt(_ x: Self) -> Self
+    /// e^x in a form loops can vectorise (no call): used by softmax, where libm's exp was 14 % of a
+    /// 64-32-10 training step. Float: a polynomial within 2 ulp of e^x; Double: libm's exp.
+    static func vexp(_ x: Self) -> Self
 
     /// Row-major C = alpha · op(A) · op(B) + beta · C, with op(A) (m, k), op(B) (k, n), C (m, n).
     static func gemm(

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import SwiftProp
 
@@ -86,4 +87,26 @@ func checkActivationForward<T: Scalar>(_: T.Type, _ f: Activation) {
     let worst = worstRelativeError(doubles(yT, count: x.count), expected(x), floorFraction: 0)
     // gelu's 1 + tanh(u) cancels for negative x: allow a few hundred ulps.
     #expect(worst.error <= 1000 * Double(T.ulpOfOne), "\(T.self) \(f): \(worst)")
+}
+
+// Float's vectorisable exp (softmax's) against Double's libm exp: within 2 ulp over the whole normal
+// range, 0 below it, +inf above, NaN through.
+@Test("Float.vexp is within 2 ulp of exp")
+func floatVexpAccuracy() {
+    var rng = SplitMix64(seed: 0xE4B)
+    var xs: [Float] = [0, -0.0, 1, -1, 0.5, -0.3465736, 0.3465736, 10, -10, 80, 88, 88.7, 88.72283, -87, -87.33654]
+    xs += (0..<20000).map { _ in Float(rng.uniform(-87.3, 88.7)) }
+    xs += (0..<2000).map { _ in Float(rng.uniform(-1, 1)) }
+    var worst: Float = 0
+    for x in xs {
+        let ref = Float(Glibc.exp(Double(x)))
+        let got = Float.vexp(x)
+        worst = max(worst, abs(got - ref) / ref.ulp)
+    }
+    #expect(worst <= 2, "worst \(worst) ulp")
+    #expect(Float.vexp(-88) == 0 && Float.vexp(-.infinity) == 0 && Float.vexp(-1e30) == 0)
+    #expect(Float.vexp(89) == .infinity && Float.vexp(.infinity) == .infinity)
+    let big = Float(Glibc.exp(Double(Float(88.72))))  // the largest finite results stay finite
+    #expect(Float.vexp(88.72).isFinite && abs(Float.vexp(88.72) - big) <= 2 * big.ulp)
+    #expect(Float.vexp(.nan).isNaN)
 }
