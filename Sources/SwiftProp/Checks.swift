@@ -5,11 +5,18 @@
     T.nonFiniteWord(x)
 }
 
-/// Whether all `count` values are finite.
+/// Whether all `count` values are finite. Large arrays are scanned by the pool's threads (a memory-bound
+/// pass: inputs are checked on every call, 0.5 ms of a 5 ms forward at 1024 × 784 on one thread).
 @_specialize(exported: true, where T == Float)
 @_specialize(exported: true, where T == Double)
 public func allFinite<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Bool {
-    var bad: T.Word = 0
-    for j in 0..<count { bad |= notFinite(x[j]) }
-    return bad == 0
+    withUnsafeTemporaryAllocation(of: T.Word.self, capacity: maxThreads) { bad in
+        bad.initialize(repeating: 0)
+        parallelRanges(count: count, minCount: 1 << 16) { part, r in
+            var acc: T.Word = 0
+            for j in r { acc |= notFinite(x[j]) }
+            bad[part] = acc
+        }
+        return bad.allSatisfy { $0 == 0 }
+    }
 }

@@ -55,8 +55,11 @@ final class Workspace<T: Scalar> {
         dropOffsets = drops
     }
 
-    @inline(__always) func sIn(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] }
-    @inline(__always) func sOut(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + rows * widths[i] }
+    /// Layer i's S_in (S_out) from row `row` of the block on.
+    @inline(__always) func sIn(_ i: Int, row: Int = 0) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + row * widths[i] }
+    @inline(__always) func sOut(_ i: Int, row: Int = 0) -> UnsafeMutablePointer<T> {
+        buffer.base + offsets[i] + (rows + row) * widths[i]
+    }
     @inline(__always) func delta(_ i: Int) -> UnsafeMutablePointer<T> { buffer.base + offsets[i] + 2 * rows * widths[i] }
     @inline(__always) func dSOut() -> UnsafeMutablePointer<T> { buffer.base + scratch }
     /// Layer i's dropout mask and dropped output, if it has dropout.
@@ -160,15 +163,32 @@ public final class Network<T: Scalar> {
         }
     }
 
+    // Inference only (no dropout): rows row..<row+rows of the block, through every layer, in that
+    // part of the workspace; the products are single-threaded when the caller runs on the pool.
+    func inferRows(_ ws: Workspace<T>, _ x: UnsafePointer<T>, row: Int, rows: Int, out: UnsafeMutablePointer<T>) {
+        for i in 0..<layerCount {
+            let prev = i == 0 ? x + row * sizes[0] : UnsafePointer(ws.sOut(i - 1, row: row))
+            linearForward(ws.sIn(i, row: row), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
+            let dst = i == layerCount - 1 ? out + row * sizes[layerCount] : ws.sOut(i, row: row)
+            activationForward(dst, ws.sIn(i, row: row), bias: b(i), rows: rows, n: sizes[i + 1], activations[i])
+        }
+    }
+
     /// Forward pass. x is (batch, n_0), out is (batch, n_L). false if the workspace cannot be allocated.
+    /// The rows of a block are shared out among the pool's threads, each taking its rows through every
+    /// layer: no synchronisation between layers, and the element-wise passes are split too.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func forward(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, batch: Int) -> Bool {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return false }
         let n0 = sizes[0], nL = sizes[layerCount]
+        let work = sizes.indices.dropLast().reduce(0) { $0 + sizes[$1] * sizes[$1 + 1] }  // multiply-adds per row
         for start in stride(from: 0, to: batch, by: block) {
-            forwardBlock(ws, x + start * n0, rows: min(block, batch - start), out: out + start * nL)
+            let rows = min(block, batch - start), xs = x + start * n0, outs = out + start * nL
+            parallelRanges(count: rows, minCount: max(32, 4 * workPerThread / max(1, work)), align: 8) { _, r in
+                inferRows(ws, xs, row: r.lowerBound, rows: r.count, out: outs)
+            }
         }
         return true
     }

@@ -172,4 +172,4 @@ func parallelRanges(count: Int, minCount: Int, align: Int = 16, _ body: (Int, Ra
 }
 
 /// The most threads setThreadCount accepts.
-let maxThreads = 256
+let maxThreads = 1024

@@ -16,9 +16,8 @@ def set_num_threads(n: int) -> None:
     Parameters
     ----------
     n : int
-        Number of threads (the caller included), >= 1; at most 256 are used. NumPy has its own
-        BLAS threads; keep the sum of both within the cores you have when you use them at the
-        same time.
+        Number of threads (the caller included), 1 to 1024. NumPy has its own BLAS threads;
+        keep the sum of both within the cores you have when you use them at the same time.
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")

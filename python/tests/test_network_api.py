@@ -973,6 +973,39 @@ def test_set_get_num_threads(restore_threads):
     np.testing.assert_allclose(net.forward(X), r1, rtol=1e-13)
 
 
+def test_results_do_not_depend_on_the_thread_count(restore_threads):
+    """Sizes where every threaded path runs: products cut into slabs of rows and of columns, the
+    forward's rows shared out among the threads, the optimizer's and the finiteness check's passes
+    split. Every thread count must give the reference's forward and gradients, and a short fit the
+    same parameters as one thread (float64)."""
+    from swiftprop import reference as R
+
+    sizes = [300, 200, 50, 7]
+    rng = np.random.default_rng(44)
+    X = rng.normal(size=(1000, sizes[0]))
+    labels = rng.integers(0, sizes[-1], 1000)
+    first = sp.Network(sizes, "tanh", "cross_entropy", seed=3)
+    W = [w.copy() for w in first.weights]
+    B = [b.copy() for b in first.biases]
+    ref = R.backward(W, B, ["tanh", "tanh", "softmax"], "cross_entropy", X, labels)
+    ref_grads = np.concatenate([a.ravel() for dW, dB in zip(ref.dW, ref.dB) for a in (dW, dB)])
+    fitted = {}
+    for threads in (1, 2, 3):
+        sp.set_num_threads(threads)
+        net = sp.Network(sizes, "tanh", "cross_entropy", seed=3)
+        np.testing.assert_array_equal(net.params, first.params)
+        np.testing.assert_allclose(net.forward(X), ref.S_out[-1], rtol=1e-10, atol=1e-14,
+                                   err_msg=f"forward, {threads} threads")
+        net.backward(X, labels)
+        np.testing.assert_allclose(net.grads, ref_grads, rtol=1e-9, atol=1e-14, err_msg=f"gradients, {threads} threads")
+        net.fit(X, labels, epochs=2, batch_size=250, optimizer=sp.optim.SGD(net, lr=0.1, momentum=0.9),
+                shuffle=True, seed=5)
+        fitted[threads] = net.params.copy()
+    assert not np.array_equal(fitted[1], first.params)
+    for threads in (2, 3):
+        np.testing.assert_allclose(fitted[threads], fitted[1], rtol=1e-10, atol=1e-13, err_msg=f"fit, {threads} threads")
+
+
 @pytest.mark.parametrize(
     "value, exc, match",
     [
