@@ -1006,6 +1006,34 @@ def test_results_do_not_depend_on_the_thread_count(restore_threads):
         np.testing.assert_allclose(fitted[threads], fitted[1], rtol=1e-10, atol=1e-13, err_msg=f"fit, {threads} threads")
 
 
+def _forward_in_child(net, X, queue):
+    queue.put(net.forward(X))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_forked_child_computes_with_its_own_threads(restore_threads):
+    """A forked child has none of the parent's worker threads: it must start its own, not wait for
+    the parent's (which would hang)."""
+    import multiprocessing
+
+    sp.set_num_threads(2)
+    net = sp.Network([300, 200, 7], "relu", "cross_entropy", seed=0)
+    X = np.random.default_rng(0).normal(size=(1000, 300))
+    expected = net.forward(X)  # the parent's pool has run a job
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_forward_in_child, args=(net, X, queue))
+    child.start()
+    try:
+        got = queue.get(timeout=60)
+    finally:
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize(
     "value, exc, match",
     [
