@@ -30,8 +30,7 @@ func matmul<T: Scalar>(
     }
     let parts = min(pool.workers + 1, work / workPerThread)
     let byColumns = n >= m  // cut the longer side of C
-    pool.run { part in
-        guard part < parts else { return }
+    pool.run(parts: parts) { part in
         let r = partRange(part, of: parts, count: byColumns ? n : m, align: 16)
         guard !r.isEmpty else { return }
         let s = r.lowerBound

@@ -14,10 +14,15 @@ final class WorkerPool: @unchecked Sendable {
     /// Threads besides the caller.
     let workers: Int
     private let generation = Atomic<Int>(0)
-    private let finished = Atomic<Int>(0)
+    /// (job number << 32) | (part count << 16) | next unclaimed part
+    private let claim = Atomic<UInt64>(0)
+    /// Parts of the current job completed.
+    private let done = Atomic<Int>(0)
+    /// Jobs run so far (written by the caller holding `busy`).
+    private var jobNumber: UInt32 = 0
     private let busy = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
-    /// The job of the current generation; written by the caller before it publishes the generation.
+    /// The current job; written by the caller before it publishes the job in `claim`.
     private var job: ((Int) -> Void)?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
@@ -89,25 +94,45 @@ final class WorkerPool: @unchecked Sendable {
             }
             seen = generation.load(ordering: .acquiring)
             if stopping.load(ordering: .acquiring) { return }
-            job?(index)
-            finished.wrappingAdd(1, ordering: .releasing)
+            participate()
         }
     }
 
-    /// Runs body(0), ..., body(workers) at once, body(0) on the caller; returns when all are done.
-    /// If another thread is using the pool, runs them one after the other on the caller instead.
-    func run(_ body: (Int) -> Void) {
-        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for part in 0...workers { body(part) }
+    // The parts of a job are claimed one at a time from `claim`, which holds (job number, part count,
+    // next part) in one word: a thread that wakes late finds the parts taken, or the word belonging to
+    // a later job, and never touches a finished job. So the caller neither waits for a worker to wake
+    // (tens of µs from sleep on a VM) nor for a slow part when it could take the next one itself.
+    private func participate() {
+        var word = claim.load(ordering: .acquiring)
+        while true {
+            let count = Int((word >> 16) & 0xffff), next = Int(word & 0xffff)
+            guard next < count else { return }
+            let (exchanged, original) = claim.compareExchange(
+                expected: word, desired: word &+ 1, ordering: .acquiringAndReleasing)
+            guard exchanged else { word = original; continue }
+            job?(next)  // the job cannot end before this part is done
+            done.wrappingAdd(1, ordering: .releasing)
+            word = claim.load(ordering: .acquiring)
+        }
+    }
+
+    /// Runs body(0), ..., body(parts − 1), shared between the caller and the workers; returns when
+    /// all are done. If another thread is using the pool, runs them one after the other on the caller.
+    func run(parts: Int, _ body: (Int) -> Void) {
+        let parts = min(parts, 0xffff)
+        guard parts > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for part in 0..<parts { body(part) }
             return
         }
         withoutActuallyEscaping(body) { body in
             job = body
-            finished.store(0, ordering: .relaxed)
+            done.store(0, ordering: .relaxed)
+            jobNumber &+= 1
+            claim.store((UInt64(truncatingIfNeeded: jobNumber) << 32) | (UInt64(parts) << 16), ordering: .releasing)
             publish()
-            body(0)
+            participate()
             var spins = 0
-            while finished.load(ordering: .acquiring) < workers {
+            while done.load(ordering: .acquiring) < parts {
                 spins += 1
                 if spins < Self.spinLimit { sp_cpu_relax() } else { sched_yield() }
             }
@@ -165,7 +190,7 @@ func partRange(_ part: Int, of parts: Int, count: Int, align: Int) -> Range<Int>
 func parallelRanges(count: Int, minCount: Int, align: Int = 16, _ body: (Int, Range<Int>) -> Void) {
     guard count >= minCount, let pool = currentPool() else { body(0, 0..<count); return }
     let parts = pool.workers + 1
-    pool.run { part in
+    pool.run(parts: parts) { part in
         let r = partRange(part, of: parts, count: count, align: align)
         if !r.isEmpty { body(part, r) }
     }
