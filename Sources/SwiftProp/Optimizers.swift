@@ -48,7 +48,9 @@ public final class Optimizer<T: Scalar> {
         parallelRanges(count: count, minCount: Self.parallelCount) { part, r in
             bad[part] = (kind == .sgd ? sgdStep(p, g, r, commit: false) : adamStep(p, g, r, commit: false)) != 0 ? 1 : 0
         }
-        for i in 0..<maxThreads where bad[i] != 0 { return false }
+        var any: UInt8 = 0
+        for i in 0..<maxThreads { any |= bad[i] }  // an OR over all flags, not a search: it vectorises
+        if any != 0 { return false }
         parallelRanges(count: count, minCount: Self.parallelCount) { _, r in
             if kind == .sgd { sgdStep(p, g, r, commit: true) } else { adamStep(p, g, r, commit: true) }
         }

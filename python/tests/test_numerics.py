@@ -343,6 +343,25 @@ def test_network_matches_reference(case: Case):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes, batch", [((3, 10), 1000), ((3, 1), 5), ((3, 5000), 3), ((3, 4096), 2)])
+def test_network_softmax_over_blocks_of_rows(sizes, batch, dtype):
+    """The softmax exponentials run over blocks of ~4096 values spanning several rows: batches
+    that cross block boundaries (and rows longer than a block) give the reference's values and
+    gradients."""
+    case = Case(sizes, ("softmax",), "cross_entropy", "labels", dtype, batch, seed=5)
+    rng = np.random.default_rng(5)
+    W, B = make_params(rng, sizes, dtype, gain=4.0)
+    X, Y = make_data(rng, case)
+    net = make_net(case, W, B)
+    expected = reference_trace(net, case, X, Y)
+    tol = TOL[np.dtype(dtype)]
+    assert_close(net.forward(X), expected.S_out[-1], tol, "forward output")
+    assert_close(net.backward(X, Y), expected.loss, tol, "loss")
+    assert_close(net.weight_grads[0], expected.dW[0], tol, "weight_grads[0]")
+    assert_close(net.bias_grads[0], expected.dB[0], tol, "bias_grads[0]")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_network_backward_overwrites_gradients(dtype):
     """backward fills the gradient buffer: a second call on other data gives
     that data's gradients, not a sum."""
