@@ -29,8 +29,10 @@ final class Workspace<T: Scalar> {
     private let widths: [Int]
     private let scratch: Int    // dcost/dS_out of the layer being differentiated: rows × max n_i
     private let dropOffsets: [Int?]  // hidden layer i with dropout: its mask, then its dropped S_out
+    private let transposed: Int?     // a small W transposed for the forward product (linearForward)
 
-    init?(rows: Int, widths: [Int], dropout: [Bool] = []) {
+    /// transposeCount: values of the scratch for a transposed W (0: none).
+    init?(rows: Int, widths: [Int], dropout: [Bool] = [], transposeCount: Int = 0) {
         var offsets: [Int] = [], total = 0
         for n in widths {
             let (block, o1) = rows.multipliedReportingOverflow(by: n)
@@ -50,9 +52,11 @@ final class Workspace<T: Scalar> {
             guard !o6, !o7 else { return nil }
             drops.append(all); all = next
         }
-        guard let buffer = Buffer<T>(count: all) else { return nil }
+        let (withT, o8) = all.addingReportingOverflow(max(0, transposeCount))
+        guard !o8, let buffer = Buffer<T>(count: withT) else { return nil }
         self.rows = rows; self.buffer = buffer; self.offsets = offsets; self.widths = widths; scratch = total
         dropOffsets = drops
+        transposed = transposeCount > 0 ? all : nil
     }
 
     /// Layer i's S_in (S_out) from row `row` of the block on.
@@ -67,6 +71,8 @@ final class Workspace<T: Scalar> {
     @inline(__always) func dropped(_ i: Int) -> UnsafeMutablePointer<T>? {
         dropOffsets[i].map { buffer.base + $0 + rows * widths[i] }
     }
+    /// Scratch for Wᵀ of a layer whose W has at most transposeLimit values.
+    @inline(__always) func weightsT() -> UnsafeMutablePointer<T>? { transposed.map { buffer.base + $0 } }
 }
 
 /// An n-layer feedforward network: S_in^i = W^i S_out^(i-1) + B^i, S_out^i = f^i(S_in^i).
@@ -136,7 +142,9 @@ public final class Network<T: Scalar> {
     func workspace(rows: Int) -> Workspace<T>? {
         if let ws = workspace, ws.rows >= rows { return ws }
         workspace = nil  // free the old one before allocating its successor
-        workspace = Workspace<T>(rows: rows, widths: Array(sizes.dropFirst()), dropout: dropout.map { $0 > 0 })
+        let smallW = (0..<layerCount).map { sizes[$0] * sizes[$0 + 1] }.filter { $0 <= transposeLimit }
+        workspace = Workspace<T>(rows: rows, widths: Array(sizes.dropFirst()), dropout: dropout.map { $0 > 0 },
+                                 transposeCount: smallW.max() ?? 0)
         return workspace
     }
 
@@ -154,7 +162,7 @@ public final class Network<T: Scalar> {
         for i in 0..<layerCount {
             let prev = layerInput(ws, i, x, training: training)
             // S_in = S_out_prev · Wᵀ + Bᵀ, S_out = f(S_in): the GEMM, then bias and f fused in one pass
-            linearForward(ws.sIn(i), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
+            linearForward(ws.sIn(i), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1], wT: ws.weightsT())
             let dst = (i == layerCount - 1 ? out : nil) ?? ws.sOut(i)
             activationForward(dst, ws.sIn(i), bias: b(i), rows: rows, n: sizes[i + 1], activations[i])
             if drops(i, training: training), let m = ws.mask(i), let d = ws.dropped(i) {

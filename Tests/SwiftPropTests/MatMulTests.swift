@@ -80,3 +80,51 @@ func partRangesCover() {
         }
     }
 }
+
+@Test("transpose writes aᵀ for shapes on both sides of its 4 × 4 tiles", arguments: scalarTypes)
+func transposeIsExact(type: any Scalar.Type) {
+    func check<T: Scalar>(_: T.Type) {
+        for (rows, cols) in [(1, 1), (1, 7), (5, 1), (4, 4), (8, 12), (10, 32), (32, 64), (13, 7), (33, 65)] {
+            let a = (0..<(rows * cols)).map { T($0 + 1) }
+            let pa = allocate(a), pt = allocate(repeating: T(-1), count: rows * cols + 1)
+            defer { pa.deallocate(); pt.deallocate() }
+            transpose(pt, pa, rows: rows, cols: cols)
+            var wrong = 0
+            for r in 0..<rows { for c in 0..<cols where pt[c * rows + r] != a[r * cols + c] { wrong += 1 } }
+            #expect(wrong == 0, "\(T.self) (\(rows), \(cols)): \(wrong) misplaced values")
+            #expect(pt[rows * cols] == T(-1), "\(T.self) (\(rows), \(cols)): wrote past the end")
+        }
+    }
+    check(type)
+}
+
+@Test("linearForward gives the same S_in with and without the transposed-W scratch", arguments: scalarTypes)
+func linearForwardScratchPath(type: any Scalar.Type) {
+    func check<T: Scalar>(_: T.Type) {
+        var rng = SplitMix64(seed: 41)
+        // (rows, nIn, nOut): transposed (small W, enough rows), and not (too few rows, W too large, tiny product)
+        let shapes = [(32, 64, 32), (17, 13, 30), (257, 64, 10), (8, 64, 32), (20, 200, 100), (16, 4, 8)]
+        #expect(shapes.contains { transposesWeights(rows: $0.0, nIn: $0.1, nOut: $0.2) })
+        #expect(shapes.contains { !transposesWeights(rows: $0.0, nIn: $0.1, nOut: $0.2) })
+        for (rows, nIn, nOut) in shapes {
+            let x = allocate((0..<(rows * nIn)).map { _ in T(rng.uniform(-1, 1)) })
+            let w = allocate((0..<(nOut * nIn)).map { _ in T(rng.uniform(-1, 1)) })
+            let y1 = allocate(repeating: T(0), count: rows * nOut), y2 = allocate(repeating: T(0), count: rows * nOut)
+            let scratch = allocate(repeating: T(0), count: nIn * nOut)
+            defer { x.deallocate(); w.deallocate(); y1.deallocate(); y2.deallocate(); scratch.deallocate() }
+            linearForward(y1, x, w, rows: rows, nIn: nIn, nOut: nOut)
+            linearForward(y2, x, w, rows: rows, nIn: nIn, nOut: nOut, wT: scratch)
+            var worst = 0.0
+            for i in 0..<rows {
+                for j in 0..<nOut {
+                    var s = 0.0, scale = 0.0
+                    for p in 0..<nIn { let t = Double(x[i * nIn + p]) * Double(w[j * nIn + p]); s += t; scale += abs(t) }
+                    let bound = 2 * Double(nIn + 2) * Double(T.ulpOfOne) * scale + 1e-300
+                    worst = max(worst, abs(Double(y1[i * nOut + j]) - s) / bound, abs(Double(y2[i * nOut + j]) - s) / bound)
+                }
+            }
+            #expect(worst <= 1, "\(T.self) (\(rows), \(nIn), \(nOut)): \(worst)× the error bound")
+        }
+    }
+    check(type)
+}

@@ -11,7 +11,8 @@ def set_num_threads(n: int) -> None:
 
     swiftprop cuts each large product into one slab per thread, every slab a single-threaded
     OpenBLAS call, and splits the optimizer's passes the same way; products too small to gain
-    run on the calling thread alone. Idle workers spin for about 0.1 ms, then sleep.
+    run on the calling thread alone. Idle workers spin for some 50 µs (4000 pause instructions),
+    then sleep.
 
     Parameters
     ----------
