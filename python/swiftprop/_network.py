@@ -644,7 +644,7 @@ class Network:
                    history: History) -> None:
         """One epoch of mini-batches in Swift; appends its loss and time to history."""
         n = X.shape[0]
-        order = rng.permutation(n).astype(np.int64) if shuffle and n else None
+        order = rng.permutation(n).astype(np.int64, copy=False) if shuffle and n else None
         start = time.perf_counter()
         try:
             masks = int(rng.integers(2**63)) if any(self._dropout) else None  # the dropout masks' seed
