@@ -19,8 +19,6 @@ public final class Optimizer<T: Scalar> {
     /// Steps taken (Adam's bias correction uses it).
     public var t: Int = 0
     let stateBuffer: Buffer<T>
-    /// One flag per thread of a step's check pass.
-    private let flags: Buffer<UInt8>
 
     public var state: UnsafeMutablePointer<T> { stateBuffer.base }
     public var stateCount: Int { stateBuffer.count }
@@ -28,9 +26,7 @@ public final class Optimizer<T: Scalar> {
     /// nil when the state cannot be allocated.
     public init?(kind: OptimizerKind, count: Int, lr: T, momentum: T = 0, nesterov: Bool = false,
                  weightDecay: T = 0, beta1: T = 0.9, beta2: T = 0.999, eps: T = 1e-8) {
-        guard let buffer = Buffer<T>(count: kind == .sgd ? count : 2 * count),
-              let flags = Buffer<UInt8>(count: maxThreads) else { return nil }
-        self.flags = flags
+        guard let buffer = Buffer<T>(count: kind == .sgd ? count : 2 * count) else { return nil }
         self.kind = kind; self.count = count; self.lr = lr; self.momentum = momentum; self.nesterov = nesterov
         self.weightDecay = weightDecay; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         stateBuffer = buffer
@@ -42,22 +38,10 @@ public final class Optimizer<T: Scalar> {
     @_specialize(exported: true, where T == Double)
     @discardableResult
     public func step(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>) -> Bool {
-        if count < Self.parallelCount {
-            // one thread: no per-thread flags to clear and read (a tenth of a small network's step)
-            guard update(p, g, 0..<count, commit: false) == 0 else { return false }
-            update(p, g, 0..<count, commit: true)
-        } else {
-            // both passes are split over the pool's threads; the check's verdict is one flag per thread
-            let bad = flags.base
-            bad.initialize(repeating: 0, count: maxThreads)
-            parallelRanges(count: count, minCount: Self.parallelCount) { part, r in
-                bad[part] = update(p, g, r, commit: false) != 0 ? 1 : 0
-            }
-            var any: UInt8 = 0
-            for i in 0..<maxThreads { any |= bad[i] }  // an OR over all flags, not a search: it vectorises
-            if any != 0 { return false }
-            parallelRanges(count: count, minCount: Self.parallelCount) { _, r in update(p, g, r, commit: true) }
-        }
+        // both passes are split over the pool's threads when the network is large enough
+        let bad = parallelAny(count: count, minCount: Self.parallelCount) { r in update(p, g, r, commit: false) != 0 }
+        if bad { return false }
+        parallelRanges(count: count, minCount: Self.parallelCount) { _, r in update(p, g, r, commit: true) }
         t += 1
         return true
     }

@@ -196,5 +196,21 @@ func parallelRanges(count: Int, minCount: Int, align: Int = 16, _ body: (Int, Ra
     }
 }
 
+/// Whether body(range) is true for some part of 0..<count, the parts cut as by parallelRanges. Below
+/// minCount (or on one thread) a single call on the caller: no per-part flags to clear and read, which
+/// for a tiny array cost more than the pass itself.
+func parallelAny(count: Int, minCount: Int, align: Int = 16, _ body: (Range<Int>) -> Bool) -> Bool {
+    guard count >= minCount, let pool = currentPool() else { return body(0..<count) }
+    let parts = pool.workers + 1
+    return withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { found in
+        found.initialize(repeating: false)
+        pool.run(parts: parts) { part in
+            let r = partRange(part, of: parts, count: count, align: align)
+            if !r.isEmpty { found[part] = body(r) }
+        }
+        return found.contains(true)
+    }
+}
+
 /// The most threads setThreadCount accepts.
 let maxThreads = 1024

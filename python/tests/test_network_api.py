@@ -403,6 +403,19 @@ def test_nonfinite_x_is_value_error(ce_net, bad, method):
     _check_rejected(ce_net, call, ValueError, r"X contains NaN or infinity")
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_nonfinite_x_is_found_by_every_thread(restore_threads, threads, where):
+    """X large enough (>= 2**16 values) for its finiteness scan to be split over the pool's threads:
+    a NaN in any thread's part is found."""
+    sp.set_num_threads(threads)
+    net = _ce_net(sizes=(64, 16, 3))
+    X, labels = _data(n=2048, n_in=64)
+    flat = X.reshape(-1)
+    flat[{"first": 0, "middle": flat.size // 2 + 3, "last": flat.size - 1}[where]] = np.nan
+    _check_rejected(net, lambda: net.forward(X), ValueError, r"X contains NaN or infinity")
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 @pytest.mark.parametrize(
     "loss, acts", [("cross_entropy", ["tanh", "softmax"]), ("mse", ["tanh", "identity"]),

@@ -539,6 +539,28 @@ def test_divergence_in_the_first_batch_leaves_everything_untouched():
     assert np.isfinite(hist.loss[0]) and opt.t == snap["t"] + 3
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_overflowing_update_of_a_large_network_leaves_everything_untouched(threads):
+    """A network large enough (>= 2**15 parameters) for the optimizer's check pass to be split over
+    the pool's threads: an update that overflows in float32, with a finite loss and finite
+    gradients, is refused and nothing changes."""
+    old = sp.get_num_threads()
+    sp.set_num_threads(threads)
+    try:
+        net = sp.Network([200, 200, 2], ["identity", "identity"], "mse", dtype=np.float32, seed=1)
+        assert net.params.size >= 2**15
+        X, Y = make_data("mse", 64, 200, 2, np.float32, seed=15)
+        X *= np.float32(100)  # gradients well above 1: lr · g overflows float32
+        opt = SGD(net, lr=3e38)
+        snap = snapshot(net, opt)
+        assert np.isfinite(net.cost(X, Y)), "the loss must stay finite: the update is what overflows"
+        with pytest.raises(FloatingPointError):
+            net.fit(X, Y, epochs=1, batch_size=64, optimizer=opt, shuffle=False)
+        assert_unchanged(net, opt, snap)
+    finally:
+        sp.set_num_threads(old)
+
+
 def _diverging_problem():
     X, Y = make_data("mse", 40, 3, 2, np.float64, seed=3)
     net = sp.Network([3, 4, 2], ["identity", "identity"], "mse", seed=1)
