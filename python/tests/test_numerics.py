@@ -277,12 +277,9 @@ def reference_trace(net, case: Case, X, Y):
     (3) on a one-unit layer, where sum |dS_in| is ~1000x |sum dS_in|) moves both
     float32 results ~5e-5 from the truth, in opposite directions.
     """
-    W = [np.array(w, dtype=np.float64) for w in net.weights]
-    B = [np.array(b, dtype=np.float64) for b in net.biases]
-    X = np.asarray(X, dtype=np.float64)
-    if case.targets != "labels":
-        Y = np.asarray(Y, dtype=np.float64)
-    return ref.backward(W, B, list(case.activations), case.loss, X, Y)
+    X64 = np.asarray(X, dtype=np.float64)
+    Y64 = Y if case.targets == "labels" else np.asarray(Y, dtype=np.float64)
+    return ref.backward(_as64(net.weights), _as64(net.biases), list(case.activations), case.loss, X64, Y64)
 
 
 # ---------------------------------------------------------------------------
