@@ -41,7 +41,8 @@ def _load_core() -> _types.ModuleType:
 _core = _load_core()
 
 from . import optim, plot  # noqa: E402  (plot imports matplotlib only when it draws)
-from ._network import ACTIVATIONS, LOSSES, History, Network, Trace
+from ._network import ACTIVATIONS, LOSSES, Network, Trace
+from ._fit import History
 from ._threads import get_num_threads, set_num_threads, blas_corename
 
 __version__ = "0.1.0"

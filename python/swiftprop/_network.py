@@ -1,15 +1,23 @@
-"""The user-facing Network: a thin layer over the C extension with friendly argument checks."""
+"""The user-facing Network: architecture, buffer views, forward/backward/cost/trace/score and reprs.
+
+A thin layer over the C extension with friendly argument checks. Training (:meth:`Network.fit`) lives in
+:mod:`swiftprop._fit`, the data-parallel epoch in :mod:`swiftprop.distributed`, saving and pickling in
+:mod:`swiftprop._io`; the methods here delegate to them. The calls into ``swiftprop._core.Net`` are all in
+this module: the package-internal functions at its end give the other modules what they need.
+"""
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from . import _core
+from . import _core  # type: ignore[no-redef]  # mypy false positive in the _network <-> _fit import cycle
+
+if TYPE_CHECKING:
+    from ._fit import History
 
 #: Activation names, in the order of their codes in the Swift core.
 ACTIVATIONS: tuple[str, ...] = (
@@ -47,51 +55,29 @@ class Trace:
     loss: float = 0.0
 
 
-@dataclass
-class History:
-    """What :meth:`Network.fit` measured, one entry per completed epoch.
+# ---- argument checks the Swift core will take over (issue 11): each rule in one function ------------------
 
-    Attributes
-    ----------
-    loss : list of float
-        Mean training cost over the epoch's mini-batches (weighted by their sizes, L2 term included).
-    val_loss : list of float
-        Cost on ``validation_data`` after each epoch (empty without validation data).
-    val_score : list of float
-        Accuracy (cross_entropy, binary_cross_entropy) or R² (mse) on ``validation_data``.
-    epoch_time : list of float
-        Seconds spent in each epoch's training (excluding validation).
-    penalty : list of float
-        The L2 part of ``loss`` (0 without ``alpha``).
-    """
-
-    loss: list = field(default_factory=list)
-    penalty: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_score: list = field(default_factory=list)
-    epoch_time: list = field(default_factory=list)
-
-    @property
-    def epochs(self) -> int:
-        """Number of completed epochs."""
-        return len(self.loss)
-
-
-def _progress_bar(total: int) -> Any:
-    """A tqdm.auto bar over epochs, or None without tqdm."""
+def _check_sizes(sizes: Any) -> list[int]:
+    """Layer widths: at least two, each an int >= 1."""
     try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="epoch", desc="fit")
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must have at least 2 entries (inputs and outputs), got {len(sizes)}")
+    for i, s in enumerate(sizes):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"sizes[{i}] must be an int, got {type(s).__name__}")
+        if s < 1:
+            raise ValueError(f"sizes[{i}] must be >= 1, got {s}")
+    return [int(s) for s in sizes]
 
 
-def _epoch_summary(history: History) -> dict:
-    out = {"loss": f"{history.loss[-1]:.4g}"}
-    if history.val_loss:
-        out["val_loss"] = f"{history.val_loss[-1]:.4g}"
-        out["val_score"] = f"{history.val_score[-1]:.4f}"
-    return out
+def _check_loss(loss: Any) -> str:
+    """A loss name."""
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    return loss
 
 
 def _activation_name(name: Any, where: str) -> str:
@@ -101,6 +87,133 @@ def _activation_name(name: Any, where: str) -> str:
     if name not in ACTIVATIONS:
         raise ValueError(f"{where}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
     return name
+
+
+def _check_activations(activations: Any, n_layers: int, loss: str) -> list[str]:
+    """One activation per layer (a single name: every hidden layer, with the loss's output activation);
+    softmax only last; the output activation that the loss needs."""
+    if activations is None or not isinstance(activations, (str, Sequence)):
+        raise TypeError(f"activations must be a name or a sequence of names, got {type(activations).__name__}")
+    if isinstance(activations, str):
+        hidden = _activation_name(activations, "activations")
+        acts = [hidden] * (n_layers - 1) + [_OUTPUT_FOR_LOSS[loss]]
+    else:
+        acts = [_activation_name(a, f"activations[{i}]") for i, a in enumerate(activations)]
+        if len(acts) != n_layers:
+            raise ValueError(f"activations must have {n_layers} entries (one per layer), got {len(acts)}")
+    if "softmax" in acts[:-1]:
+        raise ValueError("softmax is only allowed on the last layer")
+    want = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+    if want and acts[-1] != want:
+        raise ValueError(f"loss={loss!r} needs a {want} output layer, got activations[-1]={acts[-1]!r}")
+    return acts
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    """float32 or float64."""
+    if dtype is None:
+        raise TypeError("dtype must be float32 or float64, got None")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _check_dropout(rates: Union[float, Sequence[float]], n_hidden: int) -> list[float]:
+    """One rate for every hidden layer, or one per hidden layer, each in [0, 1)."""
+    if isinstance(rates, (int, float, np.integer, np.floating)) and not isinstance(rates, bool):
+        values = [float(rates)] * n_hidden
+    else:
+        try:
+            values = [float(r) for r in rates]  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
+        if len(values) != n_hidden:
+            raise ValueError(f"dropout needs {n_hidden} rates (one per hidden layer), got {len(values)}")
+    for r in values:
+        if not (0.0 <= r < 1.0):
+            raise ValueError(f"dropout rates must be in [0, 1), got {r!r}")
+    return values
+
+
+def _check_labels(Y: NDArray, n_out: int) -> None:
+    """1-D class labels: integers in [0, n_out)."""
+    if not np.issubdtype(Y.dtype, np.integer):
+        raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
+    if Y.size and (Y.min() < 0 or Y.max() >= n_out):
+        bad = Y.min() if Y.min() < 0 else Y.max()
+        raise ValueError(f"Y contains label {bad}; labels must be in [0, {n_out}) for {n_out} outputs")
+
+
+def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
+    """Targets of binary_cross_entropy in [0, 1]; of cross_entropy, rows of probabilities."""
+    if not np.isfinite(Y).all():
+        return  # the extension names it
+    if loss == "binary_cross_entropy" and (Y.min() < 0 or Y.max() > 1):
+        raise ValueError("Y: binary_cross_entropy targets must lie in [0, 1]")
+    if loss == "cross_entropy":
+        tol = np.sqrt(np.finfo(dtype).eps) * max(1, Y.shape[1])
+        if Y.min() < 0 or np.abs(Y.sum(axis=1) - 1).max() > tol:
+            raise ValueError("Y: cross_entropy target rows must be probabilities (>= 0, summing to 1); "
+                             "pass integer labels as a 1-D array")
+
+
+# ---- the input policy (package-internal: the fit loop converts its arguments the same way) -----------------
+
+def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
+    """ndarrays pass through untouched (the extension checks them); sequences are converted."""
+    if isinstance(X, np.ndarray):
+        return X
+    try:
+        return np.asarray(X, dtype=net.dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
+
+
+def as_target(net: "Network", Y: ArrayLike, n: int) -> NDArray:
+    """Y as the extension takes it: int64 labels (cross_entropy) or (n, n_outputs) rows."""
+    labels = net.loss == "cross_entropy"
+    if not isinstance(Y, np.ndarray):
+        try:
+            Y = np.asarray(Y)
+        except ValueError as e:
+            raise TypeError(f"Y must be an array of numbers: {e}") from None
+        if not (labels and Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)):
+            Y = as_input(net, Y.tolist(), "Y")
+    n_out = net.sizes[-1]
+    if Y.ndim == 1 and not labels and n_out != 1:
+        raise ValueError(f"Y must have shape (n_samples, {n_out}) for loss={net.loss!r}, got {Y.shape}")
+    if Y.ndim == 1 and labels:
+        _check_labels(Y, n_out)
+        return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
+    if Y.ndim == 1 and n_out == 1:
+        Y = Y.reshape(-1, 1)  # a view: one output per sample
+    if (Y.ndim == 2 and Y.dtype == net.dtype and Y.shape == (n, n_out) and Y.flags.c_contiguous
+            and Y.flags.aligned and Y.dtype.isnative):  # the layout the extension will accept
+        _check_target_values(net.loss, net.dtype, Y)
+    return Y
+
+
+def as_sample_weight(net: "Network", sample_weight: Optional[ArrayLike], n: int) -> Optional[NDArray]:
+    """Per-sample weights as the extension takes them (converted to the network's dtype: they are small)."""
+    if sample_weight is None:
+        return None
+    try:
+        w = np.ascontiguousarray(sample_weight, dtype=net.dtype)
+    except (TypeError, ValueError):
+        raise TypeError("sample_weight must be a 1-D array of numbers") from None
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("sample_weight must be finite, >= 0, with a positive sum")
+    return w
+
+
+def _rows(X: NDArray) -> int:
+    return X.shape[0] if X.ndim == 2 else 0
 
 
 class Network:
@@ -169,32 +282,10 @@ class Network:
         seed: Union[int, np.random.Generator, None] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
-        sizes = self._check_sizes(sizes)
-        if not isinstance(loss, str) or loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-        n_layers = len(sizes) - 1
-        if activations is None or not isinstance(activations, (str, Sequence)):
-            raise TypeError(f"activations must be a name or a sequence of names, got {type(activations).__name__}")
-        if isinstance(activations, str):
-            hidden = _activation_name(activations, "activations")
-            acts = [hidden] * (n_layers - 1) + [_OUTPUT_FOR_LOSS[loss]]
-        else:
-            acts = [_activation_name(a, f"activations[{i}]") for i, a in enumerate(activations)]
-            if len(acts) != n_layers:
-                raise ValueError(f"activations must have {n_layers} entries (one per layer), got {len(acts)}")
-        if "softmax" in acts[:-1]:
-            raise ValueError("softmax is only allowed on the last layer")
-        want = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
-        if want and acts[-1] != want:
-            raise ValueError(f"loss={loss!r} needs a {want} output layer, got activations[-1]={acts[-1]!r}")
-        if dtype is None:
-            raise TypeError("dtype must be float32 or float64, got None")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
-        if dt not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        sizes = _check_sizes(sizes)
+        loss = _check_loss(loss)
+        acts = _check_activations(activations, len(sizes) - 1, loss)
+        dt = _check_dtype(dtype)
 
         self._sizes = tuple(sizes)
         self._activations = tuple(acts)
@@ -205,21 +296,6 @@ class Network:
         self.dropout = dropout  # type: ignore[assignment]  # the setter takes a float or a sequence
         #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.
         self.optimizer: Any = None
-
-    @staticmethod
-    def _check_sizes(sizes: Any) -> list[int]:
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}") from None
-        if len(sizes) < 2:
-            raise ValueError(f"sizes must have at least 2 entries (inputs and outputs), got {len(sizes)}")
-        for i, s in enumerate(sizes):
-            if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
-                raise TypeError(f"sizes[{i}] must be an int, got {type(s).__name__}")
-            if s < 1:
-                raise ValueError(f"sizes[{i}] must be >= 1, got {s}")
-        return [int(s) for s in sizes]
 
     def _split(self, buf: NDArray) -> tuple[tuple, tuple]:
         """Per-layer (W, B) views of a buffer in the parameter layout."""
@@ -265,19 +341,7 @@ class Network:
 
     @dropout.setter
     def dropout(self, rates: Union[float, Sequence[float]]) -> None:
-        n_hidden = self.n_layers - 1
-        if isinstance(rates, (int, float, np.integer, np.floating)) and not isinstance(rates, bool):
-            values = [float(rates)] * n_hidden
-        else:
-            try:
-                values = [float(r) for r in rates]  # type: ignore[union-attr]
-            except (TypeError, ValueError):
-                raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
-            if len(values) != n_hidden:
-                raise ValueError(f"dropout needs {n_hidden} rates (one per hidden layer), got {len(values)}")
-        for r in values:
-            if not (0.0 <= r < 1.0):
-                raise ValueError(f"dropout rates must be in [0, 1), got {r!r}")
+        values = _check_dropout(rates, self.n_layers - 1)
         self._net.set_dropout(values)
         self._dropout = tuple(values)
 
@@ -347,67 +411,6 @@ class Network:
 
     # ---- computation --------------------------------------------------------------------------
 
-    def _input(self, X: ArrayLike, name: str = "X") -> NDArray:
-        """ndarrays pass through untouched (the extension checks them); sequences are converted."""
-        if isinstance(X, np.ndarray):
-            return X
-        try:
-            return np.asarray(X, dtype=self.dtype)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
-
-    def _target(self, Y: ArrayLike, n: int) -> NDArray:
-        """Y as the extension takes it: int64 labels (cross_entropy) or (n, n_outputs) rows."""
-        labels = self._loss == "cross_entropy"
-        if not isinstance(Y, np.ndarray):
-            try:
-                Y = np.asarray(Y)
-            except ValueError as e:
-                raise TypeError(f"Y must be an array of numbers: {e}") from None
-            if not (labels and Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)):
-                Y = self._input(Y.tolist(), "Y")
-        n_out = self._sizes[-1]
-        if Y.ndim == 1 and not labels and n_out != 1:
-            raise ValueError(f"Y must have shape (n_samples, {n_out}) for loss={self._loss!r}, got {Y.shape}")
-        if Y.ndim == 1 and labels:
-            if not np.issubdtype(Y.dtype, np.integer):
-                raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
-            if Y.size and (Y.min() < 0 or Y.max() >= n_out):
-                bad = Y.min() if Y.min() < 0 else Y.max()
-                raise ValueError(f"Y contains label {bad}; labels must be in [0, {n_out}) for {n_out} outputs")
-            return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
-        if Y.ndim == 1 and n_out == 1:
-            Y = Y.reshape(-1, 1)  # a view: one output per sample
-        if (Y.ndim == 2 and Y.dtype == self.dtype and Y.shape == (n, n_out) and Y.flags.c_contiguous
-                and Y.flags.aligned and Y.dtype.isnative):  # the layout the extension will accept
-            self._check_target_values(Y)
-        return Y
-
-    def _sample_weight(self, sample_weight: Optional[ArrayLike], n: int) -> Optional[NDArray]:
-        """Per-sample weights as the extension takes them (converted to the network's dtype: they are small)."""
-        if sample_weight is None:
-            return None
-        try:
-            w = np.ascontiguousarray(sample_weight, dtype=self.dtype)
-        except (TypeError, ValueError):
-            raise TypeError("sample_weight must be a 1-D array of numbers") from None
-        if w.shape != (n,):
-            raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
-        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-            raise ValueError("sample_weight must be finite, >= 0, with a positive sum")
-        return w
-
-    def _check_target_values(self, Y: NDArray) -> None:
-        if not np.isfinite(Y).all():
-            return  # the extension names it
-        if self._loss == "binary_cross_entropy" and (Y.min() < 0 or Y.max() > 1):
-            raise ValueError("Y: binary_cross_entropy targets must lie in [0, 1]")
-        if self._loss == "cross_entropy":
-            tol = np.sqrt(np.finfo(self.dtype).eps) * max(1, Y.shape[1])
-            if Y.min() < 0 or np.abs(Y.sum(axis=1) - 1).max() > tol:
-                raise ValueError("Y: cross_entropy target rows must be probabilities (>= 0, summing to 1); "
-                                 "pass integer labels as a 1-D array")
-
     def forward(self, X: ArrayLike, out: NDArray | None = None) -> NDArray:
         """Compute the network's output ``S_out[-1]`` for the rows of X.
 
@@ -422,7 +425,7 @@ class Network:
         -------
         ndarray of shape (n_samples, sizes[-1])
         """
-        return self._net.forward(self._input(X), out)
+        return self._net.forward(as_input(self, X), out)
 
     def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Forward and backward pass: fill :attr:`grads` with the gradient of the mean cost.
@@ -442,15 +445,15 @@ class Network:
         float
             The mean cost over the batch.
         """
-        X = self._input(X)
-        n = X.shape[0] if X.ndim == 2 else 0
-        return self._net.backward(X, self._target(Y, n), sample_weight=self._sample_weight(sample_weight, n))
+        X = as_input(self, X)
+        n = _rows(X)
+        return self._net.backward(X, as_target(self, Y, n), sample_weight=as_sample_weight(self, sample_weight, n))
 
     def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
-        X = self._input(X)
-        n = X.shape[0] if X.ndim == 2 else 0
-        return self._net.cost(X, self._target(Y, n), sample_weight=self._sample_weight(sample_weight, n))
+        X = as_input(self, X)
+        n = _rows(X)
+        return self._net.cost(X, as_target(self, Y, n), sample_weight=as_sample_weight(self, sample_weight, n))
 
     def trace(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Trace:
         """Run :meth:`backward` and return every quantity of the derivation, layer by layer.
@@ -465,10 +468,10 @@ class Network:
         Trace
             ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists of copies, one per layer) and ``loss``.
         """
-        X = self._input(X)
-        n = X.shape[0] if X.ndim == 2 else 0
-        loss, s_in, s_out, deltas, grads = self._net.trace(X, self._target(Y, n),
-                                                           sample_weight=self._sample_weight(sample_weight, n))
+        X = as_input(self, X)
+        n = _rows(X)
+        loss, s_in, s_out, deltas, grads = self._net.trace(X, as_target(self, Y, n),
+                                                           sample_weight=as_sample_weight(self, sample_weight, n))
         dW, dB = self._split(grads)
         return Trace(S_in=s_in, S_out=s_out, deltas=deltas, dW=list(dW), dB=list(dB), loss=loss)
 
@@ -481,9 +484,9 @@ class Network:
         X, Y : ndarray
             As for :meth:`backward`.
         """
-        X = self._input(X)
+        X = as_input(self, X)
         out = self.forward(X)
-        Y = self._target(Y, len(X))
+        Y = as_target(self, Y, len(X))
         if self._loss == "cross_entropy":
             truth = Y if Y.ndim == 1 else Y.argmax(axis=1)
             return float((out.argmax(axis=1) == truth).mean())
@@ -571,187 +574,11 @@ class Network:
         TypeError, ValueError
             For invalid arguments, before anything changes.
         """
-        from .optim import Adam, Optimizer
+        from ._fit import fit
 
-        X = self._input(X)
-        n = X.shape[0] if X.ndim == 2 else 0
-        Y = self._target(Y, n)
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-        if optimizer is None:
-            optimizer = self.optimizer if self.optimizer is not None else Adam(self)
-        elif not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be a swiftprop.optim optimizer, got {type(optimizer).__name__}")
-        elif optimizer.network is not self:
-            raise ValueError("optimizer was created for another network")
-        sample_weight = self._sample_weight(sample_weight, n)
-        if validation_data is not None:
-            try:
-                X_val, Y_val = validation_data
-            except (TypeError, ValueError):
-                raise TypeError("validation_data must be a pair (X_val, Y_val)") from None
-            X_val = self._input(X_val, "X_val")
-            Y_val = self._target(Y_val, X_val.shape[0] if X_val.ndim == 2 else 0)
-            self._net.check(X_val, Y_val, "X_val", "Y_val")  # before any training step
-        callbacks = list(callbacks)
-        for cb in callbacks:
-            if not callable(cb):
-                raise TypeError(f"callbacks must be callables, got {type(cb).__name__}")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        if comm is None:
-            # every argument is checked before anything changes (with MPI the ranks check together)
-            self._net.check(X, Y, check_finite=check_finite)
-        else:
-            self._mpi_start(comm, optimizer, n, batch_size, sample_weight, epochs)
-        self.optimizer = optimizer
-
-        history = History()
-        bar = _progress_bar(epochs) if progress else None
-        try:
-            for epoch in range(1, epochs + 1):
-                if comm is None:
-                    # X and Y were scanned for NaN/Inf above (a NaN written into them later, e.g. by a
-                    # callback, still stops training through the loss check)
-                    self._fit_epoch(epoch, X, Y, optimizer, sample_weight, shuffle, rng, batch_size, alpha,
-                                    history)
-                else:
-                    self._fit_epoch_mpi(epoch, X, Y, optimizer, shuffle, rng, batch_size, alpha, history, comm)
-                if validation_data is not None:
-                    history.val_loss.append(self.cost(X_val, Y_val))
-                    history.val_score.append(self.score(X_val, Y_val))
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(_epoch_summary(history), refresh=False)
-                if verbose or (progress and bar is None):
-                    line = f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v}" for k, v in _epoch_summary(history).items())
-                    print(line + f"  ({history.epoch_time[-1]:.3f} s)", flush=True)
-                if any([bool(cb(self, epoch, history)) for cb in callbacks]):
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
-        if comm is not None:
-            self._mpi_check_identical(comm)
-        return history
-
-    def _fit_epoch(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, sample_weight: Optional[NDArray],
-                   shuffle: bool, rng: np.random.Generator, batch_size: int, alpha: float,
-                   history: History) -> None:
-        """One epoch of mini-batches in Swift; appends its loss and time to history."""
-        n = X.shape[0]
-        order = rng.permutation(n).astype(np.int64, copy=False) if shuffle and n else None
-        start = time.perf_counter()
-        try:
-            masks = int(rng.integers(2**63)) if any(self._dropout) else None  # the dropout masks' seed
-            loss_sum, _, penalty_sum = self._net.train(optimizer._opt, X, Y, sample_weight, order,
-                                                       min(batch_size, max(n, 1)), float(alpha), False,
-                                                       masks)
-        except FloatingPointError as e:
-            batch = e.args[1] if len(e.args) > 1 else "?"
-            raise FloatingPointError(
-                f"training diverged at epoch {epoch}, batch {batch}: the loss or a gradient became NaN "
-                f"or infinite with learning rate {optimizer.lr:g}; the parameters are those of the "
-                f"last finite step (try a smaller learning rate or scaled inputs)") from None
-        history.epoch_time.append(time.perf_counter() - start)
-        history.loss.append(loss_sum / n)
-        history.penalty.append(penalty_sum / n)
-
-    # ---- data-parallel training over MPI ----
-
-    def _mpi_start(self, comm: Any, optimizer: Any, n: int, batch_size: int,
-                   sample_weight: Optional[NDArray], epochs: int) -> None:
-        """Same starting point on every rank, and the same number of batches per epoch.
-
-        Every check compares what all ranks gathered, so a mismatch raises the same ValueError on
-        every rank instead of failing on one while the others wait in a collective."""
-        if not all(hasattr(comm, a) for a in ("Get_size", "Allreduce", "Bcast", "allgather")):
-            raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
-        batches = -(-n // min(batch_size, max(n, 1)))
-        layout = (self._sizes, self._activations, self._loss, self.dtype.name, repr(optimizer),
-                  int(optimizer._opt.state.size), self._dropout, int(epochs))
-        mine = (batches, n, layout, sample_weight is not None)
-        every = comm.allgather(mine)
-        if any(sw for *_, sw in every):
-            raise ValueError("sample_weight is not supported with comm")
-        if any(any(lay[6]) for _, _, lay, _ in every):
-            raise ValueError("dropout is not supported with comm")
-        if any(rows == 0 for _, rows, *_ in every):
-            raise ValueError(f"every rank needs at least one sample, got {[r for _, r, *_ in every]} rows")
-        if len({lay for _, _, lay, _ in every}) != 1:
-            raise ValueError("every rank needs the same network (sizes, activations, loss, dtype, dropout), "
-                             f"optimizer and epochs, got {[lay for _, _, lay, _ in every]}")
-        counts = [b for b, *_ in every]
-        if len(set(counts)) != 1:
-            raise ValueError(f"every rank needs the same number of mini-batches per epoch, got {counts} "
-                             "(give the ranks shards of equal size)")
-        comm.Bcast(self._params, root=0)
-        comm.Bcast(optimizer._opt.state, root=0)
-        optimizer._opt.t = comm.bcast(optimizer.t, root=0)
-
-    def _fit_epoch_mpi(self, epoch: int, X: NDArray, Y: NDArray, optimizer: Any, shuffle: bool,
-                       rng: np.random.Generator, batch_size: int, alpha: float, history: History,
-                       comm: Any) -> None:
-        """One epoch: per mini-batch, backward on the local rows, Allreduce-average the gradient
-        buffer in place, then the same optimizer step on every rank."""
-        from mpi4py import MPI
-
-        size = comm.Get_size()
-        n = X.shape[0]
-        bs = min(batch_size, n)
-        order = rng.permutation(n) if shuffle else None
-        if epoch == 1:
-            # shapes, dtypes, finiteness and label range of every shard, checked before the first
-            # collective of the loop: a bad shard raises on every rank (no rank left waiting)
-            problem: Optional[Exception] = None
-            try:
-                self._net.check(X, Y)
-            except (TypeError, ValueError) as e:
-                problem = e
-            problems = comm.allgather((None if problem is None else f"{type(problem).__name__}: {problem}",
-                                       float(alpha)))
-            bad = [f"rank {r}: {msg}" for r, (msg, _) in enumerate(problems) if msg]
-            if bad:  # this rank's own exception type, ValueError on the ranks whose data is fine
-                raise (type(problem) if problem is not None else ValueError)(
-                    "invalid training data on some ranks: " + "; ".join(bad))
-            if len({a for _, a in problems}) != 1:
-                raise ValueError(f"every rank needs the same alpha, got {[a for _, a in problems]}")
-        start = time.perf_counter()
-        loss_sum = penalty_sum = 0.0
-        for b in range(-(-n // bs)):
-            rows = slice(b * bs, min(n, (b + 1) * bs))
-            idx = rows if order is None else order[rows]
-            xb, yb = X[idx], Y[idx]
-            loss = self._net.backward(xb, yb, check_finite=False)
-            penalty = 0.0
-            if alpha:
-                # alpha·W / (global batch rows): after averaging this is the 1-rank penalty on the union
-                penalty = self._net.add_l2(float(alpha), float(xb.shape[0] * size))
-                loss += penalty
-            comm.Allreduce(MPI.IN_PLACE, self._grads, op=MPI.SUM)
-            self._grads /= size
-            loss = comm.allreduce(loss, op=MPI.SUM) / size
-            # the averaged gradient is the same on every rank, so every rank decides the same way
-            if not np.isfinite(loss) or not np.isfinite(self._grads).all():
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch}, batch {b}: the loss or a gradient became NaN or "
-                    f"infinite with learning rate {optimizer.lr:g}; the parameters are those of the last "
-                    "finite step")
-            optimizer.step()
-            loss_sum += loss * xb.shape[0]
-            penalty_sum += penalty * xb.shape[0]
-        history.epoch_time.append(time.perf_counter() - start)
-        history.loss.append(loss_sum / n)
-        history.penalty.append(penalty_sum / n)
-
-    def _mpi_check_identical(self, comm: Any) -> None:
-        digests = comm.allgather(self.param_hash())
-        if len(set(digests)) != 1:
-            raise RuntimeError(f"MPI ranks ended with different parameters (hashes {digests})")
+        return fit(self, X, Y, epochs, batch_size, optimizer, shuffle=shuffle, seed=seed,
+                   validation_data=validation_data, callbacks=callbacks, sample_weight=sample_weight,
+                   alpha=alpha, verbose=verbose, progress=progress, comm=comm, check_finite=check_finite)
 
     def param_hash(self) -> str:
         """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks)."""
@@ -779,18 +606,7 @@ class Network:
                 "<th>parameters</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
                 f"{self.n_params:,} parameters; {nbytes / 2**20:.2f} MiB for parameters and gradients</div>")
 
-    # ---- persistence --------------------------------------------------------------------------
-
-    _FORMAT = "swiftprop.Network"
-    _VERSION = 1
-
-    def _state(self, params: NDArray) -> dict:
-        state = {"format": self._FORMAT, "version": self._VERSION, "sizes": list(self._sizes),
-                 "activations": list(self._activations), "loss": self._loss, "dtype": self.dtype.name,
-                 "dropout": list(self._dropout), "params": params}
-        if self.optimizer is not None:
-            state["optimizer"] = self.optimizer._save()
-        return state
+    # ---- persistence (in swiftprop._io) -------------------------------------------------------
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Save architecture, dtype, parameters and :attr:`optimizer` state to a NumPy ``.npz`` file.
@@ -803,30 +619,9 @@ class Network:
         path : str or path-like
             Destination; the ``.npz`` suffix is not added.
         """
-        import json
-        import tempfile
+        from . import _io
 
-        state = self._state(self._params)
-        arrays = {"params": state.pop("params")}
-        opt = state.pop("optimizer", None)
-        if opt is not None:
-            arrays["optimizer_state"] = opt.pop("state")
-            state["optimizer"] = opt
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".swiftprop-", suffix=".npz.tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, meta=np.array(json.dumps(state)), **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        _io.save(self, path)
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Network":
@@ -837,42 +632,64 @@ class Network:
         ValueError
             If the file is truncated, corrupt, or not a swiftprop network file.
         """
-        import json
-        import zipfile
+        from . import _io
 
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {k: data[k] for k in data.files if k != "meta"}
-        except (zipfile.BadZipFile, EOFError, KeyError, OSError, ValueError, json.JSONDecodeError) as e:
-            if isinstance(e, FileNotFoundError):
-                raise
-            raise ValueError(f"{path!s} is not a readable swiftprop network file: {e}") from None
-        if not isinstance(meta, dict) or meta.get("format") != cls._FORMAT:
-            raise ValueError(f"{path!s} is not a swiftprop network file")
-        if meta.get("version") != cls._VERSION:
-            raise ValueError(f"{path!s}: unsupported swiftprop file version {meta.get('version')!r}")
-        meta["params"] = arrays.get("params")
-        if "optimizer" in meta:
-            meta["optimizer"]["state"] = arrays.get("optimizer_state")
-        net = cls.__new__(cls)
-        try:
-            net.__setstate__(meta)
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{path!s}: invalid swiftprop network file: {e}") from None
-        return net
+        return _io.load(cls, path)
 
     def __getstate__(self) -> dict:
-        return self._state(self._params.copy())
+        from . import _io
+
+        return _io.get_state(self)
 
     def __setstate__(self, state: dict) -> None:
-        Network.__init__(self, state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"],
-                         dropout=state.get("dropout", 0.0))
-        params = state["params"]
-        if not isinstance(params, np.ndarray) or params.shape != self._params.shape or params.dtype != self.dtype:
-            raise ValueError(f"params must be a {self.dtype} array of shape {self._params.shape}")
-        self._params[...] = params
-        if state.get("optimizer") is not None:
-            from .optim import Optimizer
+        from . import _io
 
-            self.optimizer = Optimizer._restore(self, state["optimizer"])
+        _io.set_state(self, state)
+
+
+# ---- package-internal access (for swiftprop's own modules; not public API) ---------------------------------
+
+def core_handle(net: Network) -> Any:
+    """Package-internal: the extension handle (``swiftprop._core.Net``) of ``net``.
+
+    :mod:`swiftprop.optim` binds its optimizers to it; other modules call the functions below instead.
+    """
+    return net._net
+
+
+def check_data(net: Network, X: NDArray, Y: NDArray, x_name: str = "X", y_name: str = "Y", *,
+               check_finite: bool = True) -> None:
+    """Package-internal: the extension's checks of a data set (shapes, dtypes, layout, finiteness, labels),
+    without computing anything; ``x_name`` and ``y_name`` name X and Y in the messages."""
+    net._net.check(X, Y, x_name, y_name, check_finite=check_finite)
+
+
+def train_epoch(net: Network, optimizer_handle: Any, X: NDArray, Y: NDArray, sample_weight: Optional[NDArray],
+                order: Optional[NDArray], batch_size: int, alpha: float, masks: Optional[int]) -> tuple:
+    """Package-internal: one epoch of mini-batch steps in the extension (GIL released).
+
+    Returns the extension's ``(loss_sum, steps, penalty_sum)``; raises FloatingPointError with the batch
+    index as its second argument when training diverges.
+    """
+    return net._net.train(optimizer_handle, X, Y, sample_weight, order, batch_size, alpha, False, masks)
+
+
+def backward_unchecked(net: Network, X: NDArray, Y: NDArray) -> float:
+    """Package-internal: :meth:`Network.backward` on data already checked (no NaN/Inf scan)."""
+    return net._net.backward(X, Y, check_finite=False)
+
+
+def add_l2(net: Network, alpha: float, norm: float) -> float:
+    """Package-internal: add ``alpha·W / norm`` to the weight gradients (not the biases); returns the
+    penalty ``½·alpha·Σ‖W‖² / norm``."""
+    return net._net.add_l2(alpha, norm)
+
+
+if not TYPE_CHECKING:
+    def __getattr__(name: str) -> Any:
+        # History moved to swiftprop._fit; pickles that name swiftprop._network.History still load
+        if name == "History":
+            from ._fit import History
+
+            return History
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

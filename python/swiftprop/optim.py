@@ -5,27 +5,21 @@ Use them in your own loop (``net.backward(xb, yb); opt.step()``) or pass them to
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _core
+from ._network import Network, core_handle
+from ._validation import Interval, check_number
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRSchedule", "ConstantLR", "InvScalingLR", "AdaptiveLR"]
 
 
-def _check_float(name: str, value: Any, low: float, high: float = np.inf, *, low_open: bool = False,
-                 high_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    too_low = v <= low if low_open else v < low
-    too_high = v >= high if high_open else v > high
-    if not np.isfinite(v) or too_low or too_high:
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
-    return v
+_POSITIVE = Interval(0.0, low_open=True)
+_NON_NEGATIVE = Interval(0.0)
+_UNIT = Interval(0.0, 1.0, high_open=True)  # [0, 1): momentum, betas
 
 
 class Optimizer:
@@ -35,13 +29,11 @@ class Optimizer:
     _state_names: tuple[str, ...] = ()
 
     def __init__(self, net: Any, lr: float) -> None:
-        from ._network import Network
-
         if not isinstance(net, Network):
             raise TypeError(f"net must be a swiftprop.Network, got {type(net).__name__}")
         self._network = net
-        self._lr = _check_float("lr", lr, 0.0, low_open=True)
-        self._opt = _core.Optimizer(net._net, self._kind, self._hyper())
+        self._lr = check_number("lr", lr, _POSITIVE)
+        self._opt = _core.Optimizer(core_handle(net), self._kind, self._hyper())
 
     def _hyper(self) -> list[float]:
         raise NotImplementedError
@@ -61,7 +53,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_float("lr", value, 0.0, low_open=True)
+        self._lr = check_number("lr", value, _POSITIVE)
         self._push()
 
     @property
@@ -85,33 +77,11 @@ class Optimizer:
         self._opt.state[...] = 0
         self._opt.t = 0
 
-    def _save(self) -> dict:
-        """Everything needed to rebuild this optimizer on a copy of its network."""
-        return {"class": type(self).__name__, "kwargs": self._describe(), "t": self.t,
-                "state": self._opt.state.copy()}
-
-    @staticmethod
-    def _restore(net: Any, saved: dict) -> "Optimizer":
-        classes = {c.__name__: c for c in (SGD, Adam, AdamW)}
-        cls = classes.get(str(saved.get("class")))
-        if cls is None:
-            raise ValueError(f"unknown optimizer {saved.get('class')!r}")
-        kwargs = dict(saved["kwargs"])
-        if "betas" in kwargs:
-            kwargs["betas"] = tuple(kwargs["betas"])
-        opt = cls(net, **kwargs)
-        state = saved["state"]
-        if not isinstance(state, np.ndarray) or state.shape != opt._opt.state.shape:
-            raise ValueError("optimizer state does not match the network")
-        opt._opt.state[...] = state
-        opt._opt.t = int(saved["t"])
-        return opt
-
     def __getstate__(self) -> dict:
-        return {"network": self._network, "saved": self._save()}
+        return {"network": self._network, "saved": save_state(self)}
 
     def __setstate__(self, state: dict) -> None:
-        restored = Optimizer._restore(state["network"], state["saved"])
+        restored = restore(state["network"], state["saved"])
         self.__dict__.update(restored.__dict__)
 
     def __repr__(self) -> str:
@@ -143,13 +113,13 @@ class SGD(Optimizer):
 
     def __init__(self, net: Any, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
-        self.momentum = _check_float("momentum", momentum, 0.0, 1.0, high_open=True)
+        self.momentum = check_number("momentum", momentum, _UNIT)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
-        self.weight_decay = _check_float("weight_decay", weight_decay, 0.0)
+        self.weight_decay = check_number("weight_decay", weight_decay, _NON_NEGATIVE)
         super().__init__(net, lr)
 
     def _hyper(self) -> list[float]:
@@ -185,10 +155,9 @@ class Adam(Optimizer):
             b1, b2 = betas
         except (TypeError, ValueError):
             raise TypeError(f"betas must be a pair of floats, got {betas!r}") from None
-        self.betas = (_check_float("betas[0]", b1, 0.0, 1.0, high_open=True),
-                      _check_float("betas[1]", b2, 0.0, 1.0, high_open=True))
-        self.eps = _check_float("eps", eps, 0.0, low_open=True)
-        self.weight_decay = _check_float("weight_decay", weight_decay, 0.0)
+        self.betas = (check_number("betas[0]", b1, _UNIT), check_number("betas[1]", b2, _UNIT))
+        self.eps = check_number("eps", eps, _POSITIVE)
+        self.weight_decay = check_number("weight_decay", weight_decay, _NON_NEGATIVE)
         super().__init__(net, lr)
 
     def _hyper(self) -> list[float]:
@@ -209,3 +178,243 @@ class AdamW(Adam):
     def __init__(self, net: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01) -> None:
         super().__init__(net, lr, betas, eps, weight_decay)
+
+
+# ---- package-internal access (for swiftprop's own modules: fit loop, MPI strategy, persistence) ----------
+
+def core_optimizer(opt: Optimizer) -> Any:
+    """Package-internal: the extension handle (``swiftprop._core.Optimizer``) of ``opt``.
+
+    For swiftprop's own modules, which hand it to the extension's training loop; not public API.
+    """
+    return opt._opt
+
+
+def state_buffer(opt: Optimizer) -> NDArray:
+    """Package-internal: the optimizer's whole state buffer, a writeable zero-copy 1-D view
+    (the MPI strategy broadcasts it from rank 0)."""
+    return opt._opt.state
+
+
+def set_step_count(opt: Optimizer, t: int) -> None:
+    """Package-internal: set the number of steps taken (after broadcasting the state over MPI)."""
+    opt._opt.t = t
+
+
+def save_state(opt: Optimizer) -> dict:
+    """Package-internal: everything needed to rebuild ``opt`` on a copy of its network
+    (its class name, constructor arguments, step count and a copy of its state)."""
+    return {"class": type(opt).__name__, "kwargs": opt._describe(), "t": opt.t, "state": opt._opt.state.copy()}
+
+
+def restore(net: Any, saved: dict) -> Optimizer:
+    """Package-internal: the optimizer :func:`save_state` described, rebuilt on ``net``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown optimizer class or a state that does not match the network.
+    """
+    classes = {c.__name__: c for c in (SGD, Adam, AdamW)}
+    cls = classes.get(str(saved.get("class")))
+    if cls is None:
+        raise ValueError(f"unknown optimizer {saved.get('class')!r}")
+    kwargs = dict(saved["kwargs"])
+    if "betas" in kwargs:
+        kwargs["betas"] = tuple(kwargs["betas"])
+    opt = cls(net, **kwargs)
+    state = saved["state"]
+    if not isinstance(state, np.ndarray) or state.shape != opt._opt.state.shape:
+        raise ValueError("optimizer state does not match the network")
+    opt._opt.state[...] = state
+    opt._opt.t = int(saved["t"])
+    return opt
+
+
+# ---- learning-rate schedules -------------------------------------------------------------------------------
+
+class LRSchedule:
+    """Base class of the learning-rate schedules: changes an optimizer's :attr:`~Optimizer.lr` between epochs.
+
+    A schedule is used in one of two ways:
+
+    * as a callback of :meth:`swiftprop.Network.fit` (``callbacks=[schedule]``): it is called as
+      ``schedule(net, epoch, history)`` after every epoch and returns True to stop training;
+    * by a training loop of its own, such as the estimators' of :mod:`swiftprop.sklearn`, which calls
+      :meth:`epoch_end` after every epoch and :meth:`on_plateau` when the loss stopped improving.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose learning rate the schedule sets.
+
+    Attributes
+    ----------
+    optimizer : Optimizer
+        The optimizer whose learning rate the schedule sets.
+    reduces_on_plateau : bool
+        Whether :meth:`on_plateau` lowers the learning rate (instead of asking to stop at once).
+    """
+
+    reduces_on_plateau = False
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a swiftprop.optim optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+
+    def epoch_end(self, t: int) -> None:
+        """Called after every epoch.
+
+        Parameters
+        ----------
+        t : int
+            The number of training samples seen so far (over all epochs, and all ranks with MPI).
+        """
+
+    def on_plateau(self) -> bool:
+        """Called when the loss has not improved for a while.
+
+        Returns
+        -------
+        bool
+            True if the schedule lowered the learning rate (training goes on), False if training should
+            stop. The base class returns False.
+        """
+        return False
+
+    def __call__(self, net: Any, epoch: int, history: Any) -> bool:
+        """The :meth:`swiftprop.Network.fit` callback form; returns True to stop training."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.optimizer!r})"
+
+
+class ConstantLR(LRSchedule):
+    """The learning rate stays as it is (scikit-learn's ``learning_rate='constant'``).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose learning rate is left unchanged.
+    """
+
+
+class InvScalingLR(LRSchedule):
+    """Inverse scaling: after every epoch ``lr = lr_init / (t + 1) ** power_t``, t the samples seen so far
+    (scikit-learn's ``learning_rate='invscaling'``).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose learning rate the schedule sets.
+    power_t : float >= 0, default 0.5
+        The exponent.
+    lr_init : float > 0, optional
+        The initial learning rate; default: the optimizer's learning rate when the schedule is made.
+    samples_per_epoch : int >= 1, default 1
+        By how much t grows per epoch when the schedule is a :meth:`~swiftprop.Network.fit` callback (the
+        default counts epochs; pass the number of training samples to count samples, as scikit-learn).
+
+    Examples
+    --------
+    >>> import numpy as np, swiftprop as sp
+    >>> net = sp.Network([2, 4, 1], seed=0)
+    >>> opt = sp.optim.SGD(net, lr=0.1)
+    >>> X, y = np.zeros((8, 2)), np.zeros((8, 1))
+    >>> h = net.fit(X, y, epochs=3, optimizer=opt, callbacks=[sp.optim.InvScalingLR(opt, samples_per_epoch=8)])
+    >>> round(opt.lr, 6) == round(0.1 / 25 ** 0.5, 6)
+    True
+    """
+
+    def __init__(self, optimizer: Optimizer, power_t: float = 0.5, *, lr_init: Optional[float] = None,
+                 samples_per_epoch: int = 1) -> None:
+        super().__init__(optimizer)
+        self.power_t = check_number("power_t", power_t, _NON_NEGATIVE)
+        self.lr_init = optimizer.lr if lr_init is None else check_number("lr_init", lr_init, _POSITIVE)
+        if isinstance(samples_per_epoch, bool) or not isinstance(samples_per_epoch, (int, np.integer)) \
+                or samples_per_epoch < 1:
+            raise ValueError(f"samples_per_epoch must be a positive int, got {samples_per_epoch!r}")
+        self.samples_per_epoch = int(samples_per_epoch)
+        #: Samples seen, as counted by the callback form.
+        self.t = 0
+
+    def epoch_end(self, t: int) -> None:
+        """Set the learning rate to ``lr_init / (t + 1) ** power_t``."""
+        self.optimizer.lr = self.lr_init / (t + 1) ** self.power_t
+
+    def __call__(self, net: Any, epoch: int, history: Any) -> bool:
+        """Count ``samples_per_epoch`` more samples and set the learning rate; never stops training."""
+        self.t += self.samples_per_epoch
+        self.epoch_end(self.t)
+        return False
+
+
+class AdaptiveLR(LRSchedule):
+    """Divide the learning rate by ``factor`` when the loss stops improving; stop once it is at most
+    ``min_lr`` (scikit-learn's ``learning_rate='adaptive'``: factor 5, min_lr 1e-6).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose learning rate the schedule lowers.
+    patience : int >= 1, default 10
+        Callback form: epochs without improvement tolerated before a plateau is declared
+        (scikit-learn's ``n_iter_no_change``).
+    tol : float >= 0, default 1e-4
+        Callback form: an epoch improves when its loss is lower than the best by more than ``tol``.
+    factor : float > 1, default 5
+        The divisor.
+    min_lr : float >= 0, default 1e-6
+        On a plateau with ``lr <= min_lr``, training stops instead.
+
+    Notes
+    -----
+    As a :meth:`~swiftprop.Network.fit` callback the schedule watches ``history.loss`` as scikit-learn
+    watches its training loss: an epoch whose loss is not below the best so far minus ``tol`` counts as no
+    improvement, any other epoch resets the count, and when the count exceeds ``patience`` the learning
+    rate is divided (and the count reset) or, at ``min_lr``, training stops.
+    """
+
+    reduces_on_plateau = True
+
+    def __init__(self, optimizer: Optimizer, patience: int = 10, tol: float = 1e-4, *, factor: float = 5.0,
+                 min_lr: float = 1e-6) -> None:
+        super().__init__(optimizer)
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+            raise ValueError(f"patience must be a positive int, got {patience!r}")
+        self.patience = int(patience)
+        self.tol = check_number("tol", tol, _NON_NEGATIVE)
+        self.factor = check_number("factor", factor, Interval(1.0, low_open=True))
+        self.min_lr = check_number("min_lr", min_lr, _NON_NEGATIVE)
+        self._best = np.inf
+        self._count = 0
+
+    def on_plateau(self) -> bool:
+        """Divide the learning rate by ``factor`` and return True, or return False (stop) at ``min_lr``."""
+        opt = self.optimizer
+        if opt.lr <= self.min_lr:
+            return False
+        opt.lr = opt.lr / self.factor
+        return True
+
+    def __call__(self, net: Any, epoch: int, history: Any) -> bool:
+        """Track ``history.loss``; on a plateau lower the learning rate, or return True to stop."""
+        last = history.loss[-1]
+        self._count = self._count + 1 if last > self._best - self.tol else 0
+        self._best = min(self._best, last)
+        if self._count > self.patience:
+            self._count = 0
+            return not self.on_plateau()
+        return False
+
+
+def make_schedule(name: str, optimizer: Optimizer, *, lr_init: float, power_t: float) -> LRSchedule:
+    """Package-internal: the schedule of scikit-learn's ``learning_rate`` name ('constant', 'invscaling',
+    'adaptive') on ``optimizer``, with scikit-learn's constants."""
+    if name == "invscaling":
+        return InvScalingLR(optimizer, power_t, lr_init=lr_init)
+    if name == "adaptive":
+        return AdaptiveLR(optimizer)
+    return ConstantLR(optimizer)

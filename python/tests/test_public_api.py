@@ -59,6 +59,8 @@ def _defined_in_swiftprop(cls: type, name: str) -> bool:
 
 def _class(cls: type) -> dict[str, str]:
     out = {"__init__": "method " + _signature(cls.__init__)}
+    if _defined_in_swiftprop(cls, "__call__"):
+        out["__call__"] = _member(inspect.getattr_static(cls, "__call__"))
     if dataclasses.is_dataclass(cls):
         out["<dataclass fields>"] = ", ".join(f.name for f in dataclasses.fields(cls))
     for name in sorted(dir(cls)):
