@@ -1,7 +1,11 @@
-"""Optimizers whose state lives in Swift beside the parameters (one fused pass per step).
+"""Optimizers whose state lives in Swift beside the parameters (one fused pass per step), and
+learning-rate schedules that change an optimizer's rate between epochs.
 
-Use them in your own loop (``net.backward(xb, yb); opt.step()``) or pass them to
-:meth:`swiftprop.Network.fit`; their state carries over between calls.
+Use the optimizers in your own loop (``net.backward(xb, yb); opt.step()``) or pass them to
+:meth:`swiftprop.Network.fit`; their state carries over between calls. The schedules
+(:class:`ConstantLR`, :class:`InvScalingLR`, :class:`AdaptiveLR`) are epoch callbacks of
+:meth:`~swiftprop.Network.fit` (``callbacks=[InvScalingLR(opt)]``) and what the scikit-learn estimators'
+``learning_rate`` parameter selects.
 """
 from __future__ import annotations
 

@@ -123,22 +123,7 @@ class _BaseMLP(BaseEstimator):
         out_act, loss = self._output()
         sizes = [n_features, *p["hidden"], n_outputs]
         net = Network(sizes, [*p["activations"], out_act], loss, dtype=p["dtype"], seed=0, dropout=p["dropout"])
-        # scikit-learn's initialisation: for each layer, weights then biases, uniform in ±sqrt(f /
-        # (fan_in + fan_out)), f = 2 for a logistic activation and 6 otherwise, from one RandomState.
-        # scikit-learn decides f by its single hidden activation for every layer, the output layer
-        # included; with one activation per hidden layer, layer i uses hidden layer i's activation and
-        # the output layer the last hidden layer's, which is the same rule when all are equal.
-        hidden_acts = p["activations"]
-        for i, (W, B) in enumerate(zip(net.weights, net.biases)):
-            fan_out, fan_in = W.shape
-            if hidden_acts:
-                a = hidden_acts[min(i, len(hidden_acts) - 1)]
-            else:
-                a = self.activation if isinstance(self.activation, str) else "relu"
-            factor = 2.0 if a in ("logistic", "sigmoid") else 6.0
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            W[...] = rs.uniform(-bound, bound, (fan_in, fan_out)).T
-            B[...] = rs.uniform(-bound, bound, fan_out)
+        _init_like_sklearn(net, p["activations"], self.activation, rs)
         self._network = net
         self._optimizer = None
         self.n_outputs_ = n_outputs
@@ -224,32 +209,12 @@ class _BaseMLP(BaseEstimator):
                 self.__dict__.pop(stale, None)
             self._build_network(X.shape[1], n_outputs, p, rs)
             self._best_params = self._network.params.copy()
-            if p["solver"] in STOCHASTIC:
-                self.loss_curve_ = []
-                self._no_improvement_count = 0
-                if self.early_stopping:
-                    self.validation_scores_ = []
-                    self.best_validation_score_ = -np.inf
-                    self.best_loss_ = None
-                else:
-                    self.best_loss_ = np.inf
-                    self.validation_scores_ = None
-                    self.best_validation_score_ = None
         else:
             self._architecture_matches(p, n_outputs)
-            if p["solver"] in STOCHASTIC and not hasattr(self, "loss_curve_"):
-                # continuing, with a stochastic solver, a model fitted by lbfgs
-                self.loss_curve_ = []
-                self._no_improvement_count = 0
-                self.best_loss_ = None if self.early_stopping else np.inf
-                self.validation_scores_ = [] if self.early_stopping else None
-                self.best_validation_score_ = -np.inf if self.early_stopping else None
-            if self.early_stopping and getattr(self, "validation_scores_", None) is None:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            if not self.early_stopping and getattr(self, "best_loss_", np.inf) is None:
-                self.best_loss_ = np.inf  # warm start without early stopping after a fit with it
+        if p["solver"] in STOCHASTIC:
+            _start_curves(self, first_pass)
+        elif not first_pass:
+            _continue_without_curves(self)
 
         if p["solver"] == "lbfgs":
             _fit_lbfgs(self, X, Y, sw)
@@ -294,7 +259,8 @@ class _BaseMLP(BaseEstimator):
                        rs: np.random.RandomState) -> tuple:
         """(X, Y, weights) to train on and (X, Y, weights) to validate on (Nones without early stopping)."""
         if self.early_stopping:
-            X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = self._split(X, Y, sw, strat, rs)
+            X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = _early_stopping_split(X, Y, sw, strat, rs,
+                                                                         self.validation_fraction)
         else:
             X_tr, Y_tr, sw_tr = X, Y, sw
             X_val = Y_val = sw_val = None
@@ -388,27 +354,6 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             self._network.params[...] = self._best_params  # restore the best validated parameters
 
-    def _split(self, X: NDArray, Y: NDArray, sw: Optional[NDArray], strat: Optional[NDArray],
-               rs: np.random.RandomState) -> tuple:
-        """Validation split for early stopping (stratified for single-label classification)."""
-        arrays = [X, Y] + ([sw] if sw is not None else [])
-        try:
-            parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction,
-                                     stratify=strat)
-        except ValueError:
-            if strat is None:
-                raise
-            # too few members of some class to stratify: fall back to a plain random split
-            parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction)
-        X_tr, X_val, Y_tr, Y_val = parts[:4]
-        sw_tr, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size "
-                             "of your dataset.")
-        if sw_tr is not None and sw_tr.sum() <= 0:
-            raise ValueError("the training part of the early-stopping split has only zero sample weights")
-        return X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val
-
     def _update_no_improvement_count(self, X_val: Optional[NDArray], Y_val: Optional[NDArray],
                                      sw_val: Optional[NDArray]) -> None:
         if self.early_stopping:
@@ -471,6 +416,71 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _start_curves(est: "_BaseMLP", first_pass: bool) -> None:
+    """The loss curve and early-stopping attributes a stochastic fit extends: new ones on a first pass,
+    the existing ones (completed where a previous fit left them out) when continuing."""
+    if first_pass or not hasattr(est, "loss_curve_"):
+        # a first pass, or continuing with a stochastic solver a model fitted by lbfgs
+        est.loss_curve_ = []
+        est._no_improvement_count = 0
+        est.best_loss_ = None if est.early_stopping else np.inf
+        est.validation_scores_ = [] if est.early_stopping else None
+        est.best_validation_score_ = -np.inf if est.early_stopping else None
+        if first_pass:
+            return
+    _continue_without_curves(est)
+
+
+def _continue_without_curves(est: "_BaseMLP") -> None:
+    """Continuing a fit: early-stopping attributes switched on or off since the previous one."""
+    if est.early_stopping and getattr(est, "validation_scores_", None) is None:
+        est.validation_scores_ = []
+        est.best_validation_score_ = -np.inf
+        est.best_loss_ = None
+    if not est.early_stopping and getattr(est, "best_loss_", np.inf) is None:
+        est.best_loss_ = np.inf  # warm start without early stopping after a fit with it
+
+
+def _early_stopping_split(X: NDArray, Y: NDArray, sw: Optional[NDArray], strat: Optional[NDArray],
+                          rs: np.random.RandomState, validation_fraction: float) -> tuple:
+    """Validation split for early stopping (stratified for single-label classification)."""
+    arrays = [X, Y] + ([sw] if sw is not None else [])
+    try:
+        parts = train_test_split(*arrays, random_state=rs, test_size=validation_fraction, stratify=strat)
+    except ValueError:
+        if strat is None:
+            raise
+        # too few members of some class to stratify: fall back to a plain random split
+        parts = train_test_split(*arrays, random_state=rs, test_size=validation_fraction)
+    X_tr, X_val, Y_tr, Y_val = parts[:4]
+    sw_tr, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size "
+                         "of your dataset.")
+    if sw_tr is not None and sw_tr.sum() <= 0:
+        raise ValueError("the training part of the early-stopping split has only zero sample weights")
+    return X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val
+
+
+def _init_like_sklearn(net: Network, hidden_acts: list[str], activation: Any, rs: np.random.RandomState) -> None:
+    """scikit-learn's initialisation: for each layer, weights then biases, uniform in ±sqrt(f /
+    (fan_in + fan_out)), f = 2 for a logistic activation and 6 otherwise, from one RandomState.
+
+    scikit-learn decides f by its single hidden activation for every layer, the output layer included;
+    with one activation per hidden layer, layer i uses hidden layer i's activation and the output layer
+    the last hidden layer's, which is the same rule when all are equal."""
+    for i, (W, B) in enumerate(zip(net.weights, net.biases)):
+        fan_out, fan_in = W.shape
+        if hidden_acts:
+            a = hidden_acts[min(i, len(hidden_acts) - 1)]
+        else:
+            a = activation if isinstance(activation, str) else "relu"
+        factor = 2.0 if a in ("logistic", "sigmoid") else 6.0
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        W[...] = rs.uniform(-bound, bound, (fan_in, fan_out)).T
+        B[...] = rs.uniform(-bound, bound, fan_out)
 
 
 def _fit_lbfgs(est: "_BaseMLP", X: NDArray, Y: NDArray, sw: Optional[NDArray]) -> None:

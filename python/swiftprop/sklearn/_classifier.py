@@ -129,20 +129,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return "softmax", "cross_entropy"
         return "sigmoid", "binary_cross_entropy"
 
-    def _prepare(self, X, y, sample_weight, first_pass, incremental, dtype, classes=None):
-        X, y = validate_data(self, X, y, reset=first_pass, dtype=dtype, order="C", accept_sparse=False,
-                             multi_output=True)
-        if hasattr(y, "toarray"):
-            y = y.toarray()
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        ttype = type_of_target(y)
-        if ttype not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(f"MLPClassifier supports binary, multiclass and multi-label (indicator) "
-                             f"targets, got a {ttype!r} target")
-        multilabel = ttype == "multilabel-indicator"
+    def _check_classes(self, y: NDArray, multilabel: bool, first_pass: bool, incremental: bool,
+                       classes: Any) -> None:
+        """Set classes_ and the target kind on the first pass; later, check y against them."""
         if first_pass:
             if multilabel:
                 cls = np.arange(y.shape[1])
@@ -188,7 +177,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                                      f"{self.classes_}. 'y' has {seen}.")
 
-        sw = self._check_sample_weight(sample_weight, X.shape[0])
+    def _weights(self, y: NDArray, sample_weight: Any, multilabel: bool, incremental: bool) -> Optional[NDArray]:
+        """sample_weight checked, times the class weights (class_weight)."""
+        sw = self._check_sample_weight(sample_weight, len(y))
         if self.class_weight is not None:
             if multilabel:
                 raise ValueError("class_weight is not supported for multi-label targets")
@@ -206,6 +197,24 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if sw.sum() <= 0:
                 raise ValueError("sample_weight × class_weight is all zero: at least one sample needs a "
                                  "positive weight")
+        return sw
+
+    def _prepare(self, X, y, sample_weight, first_pass, incremental, dtype, classes=None):
+        X, y = validate_data(self, X, y, reset=first_pass, dtype=dtype, order="C", accept_sparse=False,
+                             multi_output=True)
+        if hasattr(y, "toarray"):
+            y = y.toarray()
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        ttype = type_of_target(y)
+        if ttype not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"MLPClassifier supports binary, multiclass and multi-label (indicator) "
+                             f"targets, got a {ttype!r} target")
+        multilabel = ttype == "multilabel-indicator"
+        self._check_classes(y, multilabel, first_pass, incremental, classes)
+        sw = self._weights(y, sample_weight, multilabel, incremental)
 
         if multilabel:
             Y = np.ascontiguousarray(y, dtype=dtype)
