@@ -6,12 +6,12 @@ optimizer class and arguments), ``params`` and, with an optimizer, ``optimizer_s
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import optim
+from . import _npz, optim
 
 if TYPE_CHECKING:
     from ._network import Network
@@ -59,32 +59,94 @@ def save(net: "Network", path: Union[str, os.PathLike]) -> None:
         raise
 
 
-def load(cls: "type[Network]", path: Union[str, os.PathLike]) -> "Network":
-    """:meth:`Network.load`: a new ``cls`` from a file written by :func:`save` (ValueError if unreadable)."""
+def load(cls: "type[Network]", source: Union[str, os.PathLike]) -> "Network":
+    """:meth:`Network.load`: a new ``cls`` from a file written by :func:`save` (ValueError if unreadable).
+
+    Nothing in the file is trusted before it is checked: the members' ``.npy`` headers (dtype, shape,
+    byte count) are read first and compared with the metadata, so the parameters and the optimizer state
+    are only read, and the network only built, for a file whose arrays are as large as it says and hold
+    what its metadata describes. A refused file costs time and memory in proportion to its own size.
+    """
     import json
     import zipfile
 
+    unreadable = (zipfile.BadZipFile, EOFError, KeyError, OSError, ValueError, TypeError, RecursionError,
+                  json.JSONDecodeError)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in data.files if k != "meta"}
-    except (zipfile.BadZipFile, EOFError, KeyError, OSError, ValueError, json.JSONDecodeError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ValueError(f"{path!s} is not a readable swiftprop network file: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path!s} is not a swiftprop network file")
-    if meta.get("version") != VERSION:
-        raise ValueError(f"{path!s}: unsupported swiftprop file version {meta.get('version')!r}")
-    meta["params"] = arrays.get("params")
-    if "optimizer" in meta:
-        meta["optimizer"]["state"] = arrays.get("optimizer_state")
+        with zipfile.ZipFile(source) as zf:
+            members = _npz.open_members(zf)
+            if "meta" not in members:
+                raise _NotOurs
+            meta = _npz.read_meta(members["meta"])
+            if meta.get("format") != FORMAT:
+                raise _NotOurs
+            if meta.get("version") != VERSION:
+                raise _Invalid(f"unsupported swiftprop file version {meta.get('version')!r}")
+            try:
+                _check_arrays(meta, {k: (m.shape, m.dtype) for k, m in members.items() if k != "meta"})
+            except (TypeError, ValueError) as e:
+                raise _Invalid(str(e)) from None
+            meta["params"] = members["params"].read()
+            if "optimizer" in meta:
+                meta["optimizer"]["state"] = members["optimizer_state"].read()
+    except FileNotFoundError:
+        raise
+    except _NotOurs:
+        raise ValueError(f"{source!s} is not a swiftprop network file") from None
+    except _Invalid as e:
+        raise ValueError(f"{source!s}: invalid swiftprop network file: {e}") from None
+    except unreadable as e:
+        raise ValueError(f"{source!s} is not a readable swiftprop network file: {e}") from None
     net = cls.__new__(cls)
     try:
-        net.__setstate__(meta)
+        set_state(net, meta)
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path!s}: invalid swiftprop network file: {e}") from None
+        raise ValueError(f"{source!s}: invalid swiftprop network file: {e}") from None
     return net
+
+
+class _Invalid(Exception):
+    """A swiftprop network file whose contents contradict each other."""
+
+
+class _NotOurs(Exception):
+    """A readable archive that is not a swiftprop network file."""
+
+
+def _param_count(sizes: Any) -> Optional[int]:
+    """Σ n_(i+1)·(n_i + 1) for a list of positive ints (exact: Python ints); None for anything else,
+    which building the network then refuses with its own message."""
+    if not isinstance(sizes, list) or len(sizes) < 2 or \
+            not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
+        return None
+    return sum(b * (a + 1) for a, b in zip(sizes, sizes[1:]))
+
+
+def _check_arrays(meta: dict, arrays: dict) -> None:
+    """The stored arrays' (shape, dtype) against the metadata, before any of them is read or allocated.
+
+    ``arrays`` maps ``params`` and ``optimizer_state`` to ``(shape, dtype)``. ValueError on a mismatch.
+    """
+    dtype = meta.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    count = _param_count(meta.get("sizes"))
+    if count is None:
+        raise ValueError(f"sizes must be a list of at least 2 ints >= 1, got {meta.get('sizes')!r}")
+    want = {"params": (count,)}
+    opt = meta.get("optimizer")
+    if opt is not None:
+        if not isinstance(opt, dict):
+            raise ValueError("optimizer must be a JSON object")
+        want["optimizer_state"] = (optim.state_count(opt.get("class"), count),)
+    for name in [*want, *(k for k in arrays if k not in want)]:
+        if name not in want:
+            raise ValueError(f"unexpected member {name!r}")
+        if name not in arrays:
+            raise ValueError(f"member {name!r} is missing")
+        shape, dt = arrays[name]
+        if shape != want[name] or dt != np.dtype(dtype):
+            raise ValueError(f"{name} must be a {dtype} array of shape {want[name]}, got {dt} {shape}")
 
 
 def get_state(net: "Network") -> dict:
@@ -93,14 +155,26 @@ def get_state(net: "Network") -> dict:
 
 
 def set_state(net: "Network", state: dict) -> None:
-    """(Re)initialise ``net`` from :func:`get_state`'s dict (or a loaded file's)."""
-    from ._network import Network
+    """(Re)build ``net`` from :func:`get_state`'s dict (or a loaded file's).
 
-    Network.__init__(net, state["sizes"], list(state["activations"]), state["loss"], dtype=state["dtype"],
-                     dropout=state.get("dropout", 0.0))
+    The parameters' and the optimizer state's shapes and dtypes are checked against the architecture
+    before anything is allocated; the network is built without a random initialisation.
+    """
+    from ._network import build_uninitialised
+
     params = state["params"]
-    if not isinstance(params, np.ndarray) or params.shape != net.params.shape or params.dtype != net.dtype:
-        raise ValueError(f"params must be a {net.dtype} array of shape {net.params.shape}")
+    saved_opt = state.get("optimizer")
+    arrays = {"params": (getattr(params, "shape", None), getattr(params, "dtype", None))}
+    if not isinstance(params, np.ndarray):
+        raise ValueError("params must be a numpy array")
+    if saved_opt is not None:
+        opt_state = saved_opt.get("state") if isinstance(saved_opt, dict) else None
+        if not isinstance(opt_state, np.ndarray):
+            raise ValueError("optimizer state must be a numpy array")
+        arrays["optimizer_state"] = (opt_state.shape, opt_state.dtype)
+    _check_arrays(state, arrays)
+    build_uninitialised(net, state["sizes"], list(state["activations"]), state["loss"], state["dtype"],
+                        state.get("dropout", 0.0))
     net.params[...] = params
-    if state.get("optimizer") is not None:
-        net.optimizer = optim.restore(net, state["optimizer"])
+    if saved_opt is not None:
+        net.optimizer = optim.restore(net, saved_opt)

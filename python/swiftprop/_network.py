@@ -282,6 +282,11 @@ class Network:
         seed: Union[int, np.random.Generator, None] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
+        self._build(sizes, activations, loss, dtype, dropout)
+        self.init_params(seed)
+
+    def _build(self, sizes: Any, activations: Any, loss: Any, dtype: Any, dropout: Any) -> None:
+        """The architecture and its buffers, parameters not initialised (loading fills them)."""
         sizes = _check_sizes(sizes)
         loss = _check_loss(loss)
         acts = _check_activations(activations, len(sizes) - 1, loss)
@@ -292,8 +297,7 @@ class Network:
         self._loss = loss
         self._net = _core.Net(list(sizes), [ACTIVATIONS.index(a) for a in acts], LOSSES.index(loss), dt)
         self._make_views()
-        self.init_params(seed)
-        self.dropout = dropout  # type: ignore[assignment]  # the setter takes a float or a sequence
+        self.dropout = dropout  # the setter takes a float or a sequence
         #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.
         self.optimizer: Any = None
 
@@ -655,6 +659,12 @@ def core_handle(net: Network) -> Any:
     :mod:`swiftprop.optim` binds its optimizers to it; other modules call the functions below instead.
     """
     return net._net
+
+
+def build_uninitialised(net: Network, sizes: Any, activations: Any, loss: Any, dtype: Any, dropout: Any) -> None:
+    """Package-internal: (re)build ``net``'s architecture and buffers without drawing initial parameters
+    (loading overwrites them: no random initialisation on the way to stored values)."""
+    net._build(sizes, activations, loss, dtype, dropout)
 
 
 def check_data(net: Network, X: NDArray, Y: NDArray, x_name: str = "X", y_name: str = "Y", *,

@@ -211,6 +211,19 @@ def save_state(opt: Optimizer) -> dict:
     return {"class": type(opt).__name__, "kwargs": opt._describe(), "t": opt.t, "state": opt._opt.state.copy()}
 
 
+def _saved_class(name: Any) -> type[Optimizer]:
+    cls = {c.__name__: c for c in (SGD, Adam, AdamW)}.get(str(name))
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return cls
+
+
+def state_count(class_name: Any, n_params: int) -> int:
+    """Package-internal: the length of the state of optimizer class ``class_name`` on a network of
+    ``n_params`` parameters (ValueError for an unknown class), known before anything is allocated."""
+    return len(_saved_class(class_name)._state_names) * n_params
+
+
 def restore(net: Any, saved: dict) -> Optimizer:
     """Package-internal: the optimizer :func:`save_state` described, rebuilt on ``net``.
 
@@ -219,17 +232,15 @@ def restore(net: Any, saved: dict) -> Optimizer:
     ValueError
         For an unknown optimizer class or a state that does not match the network.
     """
-    classes = {c.__name__: c for c in (SGD, Adam, AdamW)}
-    cls = classes.get(str(saved.get("class")))
-    if cls is None:
-        raise ValueError(f"unknown optimizer {saved.get('class')!r}")
+    cls = _saved_class(saved.get("class"))
+    state = saved["state"]
+    # checked before the optimizer allocates a state of its own
+    if not isinstance(state, np.ndarray) or state.shape != (state_count(cls.__name__, net.n_params),):
+        raise ValueError("optimizer state does not match the network")
     kwargs = dict(saved["kwargs"])
     if "betas" in kwargs:
         kwargs["betas"] = tuple(kwargs["betas"])
     opt = cls(net, **kwargs)
-    state = saved["state"]
-    if not isinstance(state, np.ndarray) or state.shape != opt._opt.state.shape:
-        raise ValueError("optimizer state does not match the network")
     opt._opt.state[...] = state
     opt._opt.t = int(saved["t"])
     return opt
