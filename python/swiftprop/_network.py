@@ -199,7 +199,7 @@ class Network:
         self._sizes = tuple(sizes)
         self._activations = tuple(acts)
         self._loss = loss
-        self._net = _core.Net(list(sizes), [ACTIVATIONS.index(a) for a in acts], LOSSES.index(loss), dt)
+        self._net = _core.Net(list(sizes), [_core.ACTIVATIONS[a] for a in acts], _core.LOSSES[loss], dt)
         self._make_views()
         self.init_params(seed)
         self.dropout = dropout  # type: ignore[assignment]  # the setter takes a float or a sequence

@@ -31,7 +31,7 @@ def _check_float(name: str, value: Any, low: float, high: float = np.inf, *, low
 class Optimizer:
     """Base class: a Swift optimizer bound to one network. Subclasses define the update."""
 
-    _kind = -1
+    _kind = ""  # the name of its kind in _core.OPTIMIZERS
     _state_names: tuple[str, ...] = ()
 
     def __init__(self, net: Any, lr: float) -> None:
@@ -41,13 +41,14 @@ class Optimizer:
             raise TypeError(f"net must be a swiftprop.Network, got {type(net).__name__}")
         self._network = net
         self._lr = _check_float("lr", lr, 0.0, low_open=True)
-        self._opt = _core.Optimizer(net._net, self._kind, self._hyper())
+        self._opt = _core.Optimizer(net._net, _core.OPTIMIZERS[self._kind], **self._hyper())
 
-    def _hyper(self) -> list[float]:
+    def _hyper(self) -> dict[str, Any]:
+        """The keywords of _core.Optimizer and its set()."""
         raise NotImplementedError
 
     def _push(self) -> None:
-        self._opt.set(self._hyper())
+        self._opt.set(**self._hyper())
 
     @property
     def network(self) -> Any:
@@ -138,7 +139,7 @@ class SGD(Optimizer):
     weight_decay : float >= 0, default 0
     """
 
-    _kind = 0
+    _kind = "sgd"
     _state_names = ("velocity",)
 
     def __init__(self, net: Any, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
@@ -152,8 +153,9 @@ class SGD(Optimizer):
         self.weight_decay = _check_float("weight_decay", weight_decay, 0.0)
         super().__init__(net, lr)
 
-    def _hyper(self) -> list[float]:
-        return [self._lr, self.momentum, float(self.nesterov), self.weight_decay, 0.9, 0.999, 1e-8]
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self._lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
 
     def _describe(self) -> dict[str, Any]:
         return {"lr": self._lr, "momentum": self.momentum, "nesterov": self.nesterov,
@@ -176,7 +178,7 @@ class Adam(Optimizer):
         Coupled (added to the gradient); see :class:`AdamW` for decoupled decay.
     """
 
-    _kind = 1
+    _kind = "adam"
     _state_names = ("m", "v")
 
     def __init__(self, net: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
@@ -191,8 +193,9 @@ class Adam(Optimizer):
         self.weight_decay = _check_float("weight_decay", weight_decay, 0.0)
         super().__init__(net, lr)
 
-    def _hyper(self) -> list[float]:
-        return [self._lr, 0.0, 0.0, self.weight_decay, self.betas[0], self.betas[1], self.eps]
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self._lr, "weight_decay": self.weight_decay, "beta1": self.betas[0], "beta2": self.betas[1],
+                "eps": self.eps}
 
     def _describe(self) -> dict[str, Any]:
         return {"lr": self._lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
@@ -204,7 +207,7 @@ class AdamW(Adam):
     Parameters are those of :class:`Adam`, with ``weight_decay`` defaulting to 0.01.
     """
 
-    _kind = 2
+    _kind = "adamw"
 
     def __init__(self, net: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01) -> None:
