@@ -1,6 +1,6 @@
 import _CSwiftProp
 import Glibc
-import SwiftProp
+@testable import SwiftProp
 import Testing
 import SwiftPropABI
 
@@ -250,4 +250,14 @@ func lastErrorPerThread() {
     pthread_join(thread, nil)
     #expect(box.message == "")
     #expect(lastError() == "sizes must have at least 2 entries (inputs and outputs), got 1")
+}
+
+@Test("values in messages print as Python's repr prints them", arguments: [
+    (1.5, "1.5"), (-0.1, "-0.1"), (1.0, "1.0"), (1e-05, "1e-05"), (0.0001, "0.0001"), (1e16, "1e+16"),
+    (1e15, "1000000000000000.0"), (123456789012345678.0, "1.2345678901234568e+17"), (2.5e-07, "2.5e-07"),
+    (Double.nan, "nan"), (Double.infinity, "inf"), (-Double.infinity, "-inf"), (0.1 + 0.2, "0.30000000000000004"),
+    (5e-324, "5e-324"),
+])
+func messagesUsePythonRepr(value: Double, repr: String) {
+    #expect(pythonRepr(value) == repr)
 }
