@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),
         // An errno-free square root (header-only), so that loops over √x vectorise.
         .systemLibrary(name: "_CMath", path: "Sources/_CMath"),
+        // The C ABI's hand-written header (Sources/SwiftPropABI/swiftprop.h) as a module: its structs
+        // and enums are the ones the @_cdecl functions take.
+        .systemLibrary(name: "_CSwiftProp", path: "Sources/_CSwiftProp"),
 
         // MARK: Core
         // Pure Swift numerics: layers, losses, network, optimizers. Knows nothing of Python or C.
@@ -29,14 +32,15 @@ let package = Package(
         ),
 
         // MARK: C ABI
-        // @_cdecl functions only: check sizes, call the core, return a status.
+        // @_cdecl functions only: one per operation over handles that know their dtype; call the
+        // core, return its status and keep its message for sp_last_error.
         .target(
             name: "SwiftPropABI",
-            dependencies: ["SwiftProp"],
+            dependencies: ["SwiftProp", "_CSwiftProp"],
             exclude: ["swiftprop.h"]
         ),
 
         // MARK: Tests
-        .testTarget(name: "SwiftPropTests", dependencies: ["SwiftProp"]),
+        .testTarget(name: "SwiftPropTests", dependencies: ["SwiftProp", "SwiftPropABI", "_CSwiftProp"]),
     ]
 )

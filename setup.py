@@ -74,17 +74,22 @@ class BuildSwiftExt(build_ext):
             # the installed extension finds OpenBLAS in site-packages/scipy_openblas32/lib
             "-Wl,-rpath,$ORIGIN/../scipy_openblas32/lib",
         ]
-        ext.depends = [str(archive)]
+        ext.depends = [str(archive), str(ROOT / "Sources" / PRODUCT / "swiftprop.h"), *CORE_HEADERS]
         # SwiftPM rebuilds the archive when Swift changes; make sure the extension is relinked too.
         self.force = True
         super().build_extension(ext)
 
 
+# The extension module swiftprop._core, in files by area (see python/swiftprop/_core.h).
+CORE_SOURCES = [f"python/swiftprop/_core_{area}.c" for area in ("module", "arrays", "net", "opt")]
+CORE_HEADERS = ["python/swiftprop/_core.h"]
+
 setup(
     ext_modules=[
         Extension(
             "swiftprop._core",
-            sources=["python/swiftprop/_core.c"],
+            sources=CORE_SOURCES,
+            depends=CORE_HEADERS,
             extra_compile_args=["-O2", "-std=c11", "-Wall"],
         )
     ],

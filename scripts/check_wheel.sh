@@ -98,7 +98,8 @@ sdist, root = sys.argv[1], Path(sys.argv[2])
 with tarfile.open(sdist) as tf:
     names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
 want = ["Package.swift", "setup.py", "pyproject.toml", "README.md", "LICENSE", "scripts/blas_flags.py",
-        "python/swiftprop/_core.c", "python/swiftprop/__init__.py"]
+        "python/swiftprop/_core.h", "python/swiftprop/__init__.py"]
+want += [f"python/swiftprop/_core_{area}.c" for area in ("module", "arrays", "net", "opt")]
 for top in ("Sources", "Tests"):   # Package.swift declares targets in both (SwiftPM fails without Tests/)
     want += [str(p.relative_to(root)) for p in sorted((root / top).rglob("*"))
              if p.is_file() and p.suffix in (".swift", ".h", ".modulemap")]

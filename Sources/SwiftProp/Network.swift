@@ -100,16 +100,10 @@ public final class Network<T: Scalar> {
     public var params: UnsafeMutablePointer<T> { paramBuffer.base }
     public var grads: UnsafeMutablePointer<T> { gradBuffer.base }
 
-    /// nil for an invalid architecture (sizes < 1, softmax before the last layer, a loss whose output
-    /// activation does not match) or when the buffers cannot be allocated.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    /// nil for an invalid architecture or when the buffers cannot be allocated (`create` says why).
     public static func make(sizes: [Int], activations: [Activation], loss: Loss) -> Network<T>? {
-        guard let layout = ParameterLayout(sizes: sizes), activations.count == sizes.count - 1,
-              !activations.dropLast().contains(.softmax), loss.accepts(activations.last!),
-              let p = Buffer<T>(count: layout.count), let g = Buffer<T>(count: layout.count)
-        else { return nil }
-        return Network(sizes: sizes, activations: activations, loss: loss, layout: layout, params: p, grads: g)
+        guard let arch = try? Architecture(sizes: sizes, activations: activations, loss: loss) else { return nil }
+        return try? create(arch)
     }
 
     init(sizes: [Int], activations: [Activation], loss: Loss, layout: ParameterLayout, params: Buffer<T>, grads: Buffer<T>) {
@@ -118,14 +112,17 @@ public final class Network<T: Scalar> {
         dropout = Array(repeating: 0, count: sizes.count - 2)
     }
 
-    /// Sets the dropout rate of each hidden layer (count: layers − 1, each in [0, 1)); false, and
-    /// nothing changed, otherwise.
-    @discardableResult
-    public func setDropout(_ rates: [Double]) -> Bool {
-        guard rates.count == layerCount - 1, rates.allSatisfy({ $0 >= 0 && $0 < 1 }) else { return false }
+    /// Sets the dropout rate of each hidden layer (count: layers − 1, each in [0, 1)); throws, and
+    /// changes nothing, otherwise.
+    public func setDropout(_ rates: [Double]) throws(CoreError) {
+        guard rates.count == layerCount - 1 else {
+            throw CoreError(.argument, "dropout needs \(layerCount - 1) rates (one per hidden layer), got \(rates.count)")
+        }
+        if let bad = rates.first(where: { !($0 >= 0 && $0 < 1) }) {
+            throw CoreError(.argument, "dropout rates must be in [0, 1), got \(pythonRepr(bad))")
+        }
         if rates != dropout { workspace = nil }  // the workspace holds masks for the layers that drop
         dropout = rates
-        return true
     }
 
     /// Whether hidden layer i drops units in a training pass.

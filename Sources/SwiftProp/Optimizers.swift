@@ -2,8 +2,34 @@ import Glibc
 
 /// Optimizers: one fused pass over the flat parameter buffer per step, with their state in one
 /// buffer beside it (SGD: velocity; Adam, AdamW: first then second moments), same layout as the parameters.
-public enum OptimizerKind: Int32, Sendable {
+public enum OptimizerKind: Int32, Sendable, CaseIterable {
     case sgd = 0, adam, adamW
+
+    /// The kind of a C ABI code.
+    public init(code: Int32) throws(CoreError) {
+        guard let kind = OptimizerKind(rawValue: code) else {
+            throw CoreError(.argument, "unknown optimizer kind \(code); expected 0 (sgd), 1 (adam) or 2 (adamw)")
+        }
+        self = kind
+    }
+}
+
+/// The hyper-parameters of every kind (each uses its own; their ranges are checked by the Python
+/// layer, swiftprop.optim). Mirrors sp_hyper.
+public struct OptimizerHyper: Equatable, Sendable {
+    public var lr: Double
+    public var momentum: Double = 0
+    public var nesterov: Bool = false
+    public var weightDecay: Double = 0
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var eps: Double = 1e-8
+
+    public init(lr: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0,
+                beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8) {
+        self.lr = lr; self.momentum = momentum; self.nesterov = nesterov; self.weightDecay = weightDecay
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+    }
 }
 
 public final class Optimizer<T: Scalar> {
@@ -30,6 +56,42 @@ public final class Optimizer<T: Scalar> {
         self.kind = kind; self.count = count; self.lr = lr; self.momentum = momentum; self.nesterov = nesterov
         self.weightDecay = weightDecay; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         stateBuffer = buffer
+    }
+
+    public convenience init?(kind: OptimizerKind, count: Int, hyper: OptimizerHyper) {
+        self.init(kind: kind, count: count, lr: 0)
+        set(hyper)
+    }
+
+    /// Sets every hyper-parameter (in T's precision).
+    public func set(_ h: OptimizerHyper) {
+        lr = T(h.lr); momentum = T(h.momentum); nesterov = h.nesterov; weightDecay = T(h.weightDecay)
+        beta1 = T(h.beta1); beta2 = T(h.beta2); eps = T(h.eps)
+    }
+
+    /// Largest step count: beyond any real run, and keeps t + 1 and β^t well defined.
+    public static var maxSteps: Int { 1 << 53 }
+
+    public func setSteps(_ steps: Int64) throws(CoreError) {
+        guard steps >= 0, steps <= Int64(Self.maxSteps) else {
+            throw CoreError(.argument, "t must be between 0 and 2**53, got \(steps)")
+        }
+        t = Int(steps)
+    }
+
+    /// One update of net's parameters from its gradients (`step`), or why not.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func step(_ net: Network<T>) throws(CoreError) {
+        guard count == net.layout.count else {
+            throw CoreError(.size, "the optimizer has \(count) parameters, the network \(net.layout.count)")
+        }
+        guard step(net.params, net.grads) else { throw Self.nonFiniteStep }
+    }
+
+    static var nonFiniteStep: CoreError {
+        CoreError(.nonFinite, "the update would make a parameter NaN or infinite (a NaN or infinite gradient, "
+                  + "or too large a step); nothing was changed")
     }
 
     /// One update of params from grads (both `count` long, the network's layout). Returns false, and

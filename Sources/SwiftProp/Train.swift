@@ -1,6 +1,8 @@
 /// The training loop: mini-batches of an epoch, each a backward pass, the L2 penalty and an optimizer
 /// step, all in Swift. Shuffled batches are gathered into a buffer allocated once per batch size.
 
+import Glibc
+
 /// Rows of one shuffled mini-batch.
 final class BatchBuffer<T: Scalar> {
     let rows: Int
@@ -19,12 +21,11 @@ final class BatchBuffer<T: Scalar> {
     }
 }
 
-public enum TrainStatus: Equatable, Sendable {
-    case ok
-    /// The loss, a gradient or the updated parameters of this batch (index within the epoch) would be
-    /// NaN or infinite; no step taken.
-    case nonFinite(batch: Int)
-    case memory
+/// Seconds on a monotonic clock (the training loop's time budget).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + 1e-9 * Double(ts.tv_nsec)
 }
 
 extension Network {
@@ -50,17 +51,36 @@ extension Network {
         return 0.5 * Double(c) * sum
     }
 
-    /// Trains on mini-batches first..<first+count of an epoch over n samples. Batch b holds samples
-    /// order[b·batchSize ..< min(n, (b+1)·batchSize)] (order nil: in place, no copy). Each batch:
-    /// backward, L2, optimizer step. Adds batch loss (L2 included) × rows to lossSum, the L2 part × rows
-    /// to penaltySum, and the batches completed to done.
+    /// Mini-batches of an epoch over n samples with batches of batchSize rows.
+    public static func batchCount(n: Int, batchSize: Int) -> Int { batchSize >= 1 ? (n + batchSize - 1) / batchSize : 0 }
+
+    /// Trains on the mini-batches of an epoch over n samples from batch `first` on, until the epoch
+    /// ends or, if seconds > 0, that many seconds have passed after a completed batch (so a caller can
+    /// check for interrupts between calls). Batch b holds samples order[b·batchSize ..< min(n, (b+1)·batchSize)]
+    /// (order nil: in place, no copy). Each batch: backward, L2, optimizer step. Adds batch loss (L2
+    /// included) × rows to lossSum, the L2 part × rows to penaltySum; `next` is the batch after the last
+    /// one completed (on an error: the batch that failed, which changed nothing). A batch whose
+    /// weights sum to 0 is skipped (no step). Labels, weights and order entries are checked batch by
+    /// batch, before the batch's step.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func train(
         _ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>?, n: Int,
-        order: UnsafePointer<Int64>?, batchSize: Int, first: Int, count: Int,
-        optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, penaltySum: inout Double, done: inout Int
-    ) -> TrainStatus {
+        order: UnsafePointer<Int64>?, batchSize: Int, first: Int, seconds: Double = 0,
+        optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, penaltySum: inout Double, next: inout Int
+    ) throws(CoreError) {
+        next = first
+        try checkRows(n)
+        guard batchSize >= 1, batchSize <= n else {
+            throw CoreError(.size, "batch_size must be in [1, \(n)], got \(batchSize)")
+        }
+        let batches = Self.batchCount(n: n, batchSize: batchSize)
+        guard first >= 0, first <= batches else {
+            throw CoreError(.argument, "first batch \(first) is not in [0, \(batches)]")
+        }
+        guard optimizer.count == layout.count else {
+            throw CoreError(.size, "the optimizer has \(optimizer.count) parameters, the network \(layout.count)")
+        }
         let n0 = sizes[0], nL = sizes[layerCount]
         var gather: BatchBuffer<T>? = nil
         if order != nil {
@@ -68,19 +88,26 @@ extension Network {
                 gather = g
             } else {
                 batchBuffer = nil
-                guard let g = BatchBuffer<T>(rows: batchSize, nIn: n0, nOut: nL) else { return .memory }
+                guard let g = BatchBuffer<T>(rows: batchSize, nIn: n0, nOut: nL) else {
+                    throw CoreError(.memory, "could not allocate a mini-batch of \(batchSize) rows")
+                }
                 batchBuffer = g; gather = g
             }
         }
-        guard workspace(rows: min(batchSize, rowsPerBlock)) != nil else { return .memory }
-        for b in first..<(first + count) {
+        guard workspace(rows: min(batchSize, rowsPerBlock)) != nil else {
+            throw CoreError(.memory, "could not allocate the workspace for \(min(batchSize, rowsPerBlock)) rows")
+        }
+        let start0 = seconds > 0 ? monotonicSeconds() : 0
+        for b in first..<batches {
             let start = b * batchSize, rows = min(batchSize, n - start)
-            guard rows > 0 else { break }
             var xb = x + start * n0, yb = y.advanced(by: start, n: nL), wb = weights.map { $0 + start }
             if let order, let g = gather {
                 let idx = order + start
                 for r in 0..<rows {
                     let s = Int(idx[r])
+                    guard s >= 0, s < n else {
+                        throw CoreError(.argument, "order contains index \(s); indices must be in [0, \(n))")
+                    }
                     (g.x.base + r * n0).update(from: x + s * n0, count: n0)
                 }
                 xb = UnsafePointer(g.x.base)
@@ -97,21 +124,24 @@ extension Network {
                     wb = UnsafePointer(g.weights.base)
                 }
             }
+            try check(yb, weights: wb, rows: rows, positiveSum: false)
             let norm = wb.map { Self.weightSum($0, batch: rows) } ?? Double(rows)
-            if norm == 0 {
-                done += 1  // a batch of zero weight carries no cost and no gradient: no step
-                continue
+            if norm > 0 {  // a batch of zero weight carries no cost and no gradient: no step
+                guard var loss = backward(xb, yb, weights: wb, batch: rows, training: true) else {
+                    throw CoreError(.memory, "could not allocate the workspace for \(rows) rows")
+                }
+                let penalty = alpha != 0 ? addL2(alpha: alpha, norm: T(norm)) : 0
+                loss += penalty
+                // (a NaN or infinite gradient makes its parameter's update non-finite: the step's own check
+                // refuses it, so the gradients need no pass of their own)
+                guard loss.isFinite, optimizer.step(params, grads) else {
+                    throw CoreError(.nonFinite, "the loss or a gradient became NaN or infinite")
+                }
+                lossSum += loss * Double(rows)
+                penaltySum += penalty * Double(rows)
             }
-            guard var loss = backward(xb, yb, weights: wb, batch: rows, training: true) else { return .memory }
-            let penalty = alpha != 0 ? addL2(alpha: alpha, norm: T(norm)) : 0
-            loss += penalty
-            // (a NaN or infinite gradient makes its parameter's update non-finite: the step's own check
-            // refuses it, so the gradients need no pass of their own)
-            guard loss.isFinite, optimizer.step(params, grads) else { return .nonFinite(batch: b) }
-            lossSum += loss * Double(rows)
-            penaltySum += penalty * Double(rows)
-            done += 1
+            next = b + 1
+            if seconds > 0, monotonicSeconds() - start0 >= seconds { break }
         }
-        return .ok
     }
 }

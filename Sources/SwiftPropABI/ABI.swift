@@ -1,385 +1,443 @@
-// The C ABI (declared in swiftprop.h): @_cdecl functions that check sizes, call the core and return
-// a status. Each pair of _f32/_f64 functions shares one generic body below.
+// The C ABI (declared in swiftprop.h): one @_cdecl function per operation, over handles that bind to
+// Network<Float> or Network<Double> once. Each body is written once, generic over the scalar, and
+// reaches only the core's Float/Double specialisations. Rules and their messages are the core's; this
+// file checks only what C can get wrong (NULL pointers, codes of its own such as the dtype) and keeps
+// the message of a failure for sp_last_error.
 import _CBLAS
+import _CSwiftProp
+import Glibc
 import SwiftProp
 
-enum Status: Int32 {
-    case ok = 0, size, argument, label, memory, architecture, target, nonFinite
-}
+// MARK: - Handles
 
-private let blasMax = Int(Int32.max)
+/// The element type of a handle (sp_dtype).
+enum DType: Int32 {
+    case float32 = 0, float64
 
-private func network<T>(_ handle: UnsafeMutableRawPointer) -> Network<T> {
-    Unmanaged<Network<T>>.fromOpaque(handle).takeUnretainedValue()
-}
-
-/// True if rows × n elements fit in memory arithmetic and every dimension fits a BLAS int.
-private func fits(_ rows: Int, _ n: Int) -> Bool {
-    rows >= 1 && n >= 1 && rows <= blasMax && n <= blasMax && !rows.multipliedReportingOverflow(by: n).overflow
-}
-
-private func create<T: Scalar>(
-    _ type: T.Type, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ sizes: UnsafePointer<Int>?,
-    _ nSizes: Int, _ activations: UnsafePointer<Int32>?, _ loss: Int32
-) -> Int32 {
-    guard let out, let sizes, let activations, nSizes >= 2 else { return Status.argument.rawValue }
-    let dims = Array(UnsafeBufferPointer(start: sizes, count: nSizes))
-    guard dims.allSatisfy({ $0 >= 1 && $0 <= blasMax }) else { return Status.size.rawValue }
-    var fs: [Activation] = []
-    for code in UnsafeBufferPointer(start: activations, count: nSizes - 1) {
-        guard let f = Activation(rawValue: code) else { return Status.argument.rawValue }
-        fs.append(f)
-    }
-    guard let cost = Loss(rawValue: loss) else { return Status.argument.rawValue }
-    guard !fs.dropLast().contains(.softmax), cost.accepts(fs.last!) else { return Status.architecture.rawValue }
-    guard ParameterLayout(sizes: dims) != nil else { return Status.size.rawValue }
-    guard let net = Network<T>.make(sizes: dims, activations: fs, loss: cost) else { return Status.memory.rawValue }
-    out.pointee = Unmanaged.passRetained(net).toOpaque()
-    return Status.ok.rawValue
-}
-
-private func destroy<T: Scalar>(_ type: T.Type, _ handle: UnsafeMutableRawPointer?) {
-    if let handle { Unmanaged<Network<T>>.fromOpaque(handle).release() }
-}
-
-private func buffer<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?, grads: Bool) -> UnsafeMutablePointer<T>? {
-    guard let handle else { return nil }
-    let net: Network<T> = network(handle)
-    count?.pointee = net.layout.count
-    return grads ? net.grads : net.params
-}
-
-private func offsets<T: Scalar>(_ type: T.Type, _ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 {
-    guard let handle, let out else { return Status.argument.rawValue }
-    let net: Network<T> = network(handle)
-    guard n == 2 * net.layerCount else { return Status.size.rawValue }
-    for i in 0..<net.layerCount {
-        out[2 * i] = net.layout.weightOffsets[i]
-        out[2 * i + 1] = net.layout.biasOffsets[i]
-    }
-    return Status.ok.rawValue
-}
-
-/// Status of the shapes x (batch, nIn) and out/y (batch, nOut) against the network.
-private func checkShapes<T: Scalar>(_ net: Network<T>, batch: Int, nIn: Int, nOut: Int) -> Status {
-    guard nIn == net.sizes.first!, nOut == net.sizes.last!, fits(batch, nIn), fits(batch, nOut),
-          net.sizes.allSatisfy({ fits(batch, $0) })
-    else { return .size }
-    return .ok
-}
-
-private func forward<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<T>?, _ x: UnsafePointer<T>?,
-                                _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
-    guard let handle, let out, let x else { return Status.argument.rawValue }
-    let net: Network<T> = network(handle)
-    let status = checkShapes(net, batch: batch, nIn: nIn, nOut: nOut)
-    guard status == .ok else { return status.rawValue }
-    return (net.forward(out, x, batch: batch) ? Status.ok : Status.memory).rawValue
-}
-
-/// Validates a target before anything is written: labels only for cross-entropy, each in range.
-private func target<T: Scalar>(_ net: Network<T>, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?, batch: Int) -> (Target<T>?, Status) {
-    if let dense { return (.dense(dense), .ok) }
-    guard let labels else { return (nil, .argument) }
-    guard net.loss == .crossEntropy else { return (nil, .target) }
-    let classes = Int64(net.sizes.last!)
-    for r in 0..<batch where labels[r] < 0 || labels[r] >= classes { return (nil, .label) }
-    return (.labels(labels), .ok)
-}
-
-private func backward<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?,
-                                 _ x: UnsafePointer<T>?, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?,
-                                 weights: UnsafePointer<T>?, _ batch: Int, _ nIn: Int, _ nOut: Int,
-                                 grads: Bool, wholeBatch: Bool) -> Int32 {
-    guard let handle, let cost, let x else { return Status.argument.rawValue }
-    let net: Network<T> = network(handle)
-    let shapes = checkShapes(net, batch: batch, nIn: nIn, nOut: nOut)
-    guard shapes == .ok else { return shapes.rawValue }
-    let (y, status) = target(net, dense: dense, labels: labels, batch: batch)
-    guard let y else { return status.rawValue }
-    if let weights {  // the cost is Σ w·c / Σ w: weights must be >= 0 with a positive sum
-        var sum = 0.0
-        for r in 0..<batch { guard weights[r] >= 0 else { return Status.argument.rawValue }; sum += Double(weights[r]) }
-        guard sum > 0, sum.isFinite else { return Status.argument.rawValue }
-    }
-    let value = grads ? net.backward(x, y, weights: weights, batch: batch, wholeBatch: wholeBatch)
-                      : net.cost(x, y, weights: weights, batch: batch)
-    guard let value else { return Status.memory.rawValue }
-    cost.pointee = value
-    return Status.ok.rawValue
-}
-
-private func workspaceCopy<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<T>?, _ quantity: Int32,
-                                      _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
-    guard let handle, let out, let q = Network<T>.Quantity(rawValue: quantity) else { return Status.argument.rawValue }
-    let net: Network<T> = network(handle)
-    guard layer >= 0, layer < net.layerCount else { return Status.argument.rawValue }
-    guard n == net.sizes[layer + 1], rows >= 1, let ws = net.workspaceRows, rows <= ws,
-          let src = net.workspaceValues(q, layer: layer)
-    else { return Status.size.rawValue }
-    out.update(from: src, count: rows * n)
-    return Status.ok.rawValue
-}
-
-private func allFinite<T: Scalar>(_ x: UnsafePointer<T>?, _ count: Int) -> Int32 {
-    guard let x, count >= 0 else { return 0 }
-    return SwiftProp.allFinite(x, count: count) ? 1 : 0
-}
-
-// MARK: - Optimizers and training (generic bodies)
-
-/// hyper = [lr, momentum, nesterov (0/1), weight_decay, beta1, beta2, eps]
-private func optimizerCreate<T: Scalar>(_ type: T.Type, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
-                                        _ handle: UnsafeMutableRawPointer?, _ kind: Int32, _ hyper: UnsafePointer<Double>?) -> Int32 {
-    guard let out, let handle, let hyper, let k = OptimizerKind(rawValue: kind) else { return Status.argument.rawValue }
-    let net: Network<T> = network(handle)
-    guard let opt = Optimizer<T>(kind: k, count: net.layout.count, lr: 0) else { return Status.memory.rawValue }
-    optimizerSet(opt, hyper)
-    out.pointee = Unmanaged.passRetained(opt).toOpaque()
-    return Status.ok.rawValue
-}
-
-private func optimizerSet<T: Scalar>(_ opt: Optimizer<T>, _ h: UnsafePointer<Double>) {
-    opt.lr = T(h[0]); opt.momentum = T(h[1]); opt.nesterov = h[2] != 0; opt.weightDecay = T(h[3])
-    opt.beta1 = T(h[4]); opt.beta2 = T(h[5]); opt.eps = T(h[6])
-}
-
-private func optimizer<T>(_ handle: UnsafeMutableRawPointer) -> Optimizer<T> {
-    Unmanaged<Optimizer<T>>.fromOpaque(handle).takeUnretainedValue()
-}
-
-private func optimizerStep<T: Scalar>(_ type: T.Type, _ opt: UnsafeMutableRawPointer?, _ handle: UnsafeMutableRawPointer?) -> Int32 {
-    guard let opt, let handle else { return Status.argument.rawValue }
-    let o: Optimizer<T> = optimizer(opt), net: Network<T> = network(handle)
-    guard o.count == net.layout.count else { return Status.size.rawValue }
-    return (o.step(net.params, net.grads) ? Status.ok : Status.nonFinite).rawValue
-}
-
-private func train<T: Scalar>(_ handle: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?,
-                              _ lossSum: UnsafeMutablePointer<Double>?, _ penaltySum: UnsafeMutablePointer<Double>?,
-                              _ done: UnsafeMutablePointer<Int>?,
-                              _ x: UnsafePointer<T>?, dense: UnsafePointer<T>?, labels: UnsafePointer<Int64>?,
-                              _ weights: UnsafePointer<T>?, _ n: Int, _ nIn: Int, _ nOut: Int,
-                              _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int,
-                              _ alpha: Double) -> Int32 {
-    guard let handle, let opt, let lossSum, let penaltySum, let done, let x else { return Status.argument.rawValue }
-    let net: Network<T> = network(handle), o: Optimizer<T> = optimizer(opt)
-    guard o.count == net.layout.count, batchSize >= 1, batchSize <= n, first >= 0, count >= 0 else { return Status.size.rawValue }
-    let shapes = checkShapes(net, batch: n, nIn: nIn, nOut: nOut)
-    guard shapes == .ok else { return shapes.rawValue }
-    // only the rows of this call's batches are checked (the caller trains an epoch in several calls);
-    // the rows of batch b are order[b·batchSize ..< (b+1)·batchSize], or those rows of x without order
-    let (lo, over) = first.multipliedReportingOverflow(by: batchSize)
-    guard !over, lo <= n else { return Status.size.rawValue }
-    let hi = count > (n - lo + batchSize - 1) / batchSize ? n : min(n, lo + count * batchSize)
-    if let order {
-        for j in lo..<hi where order[j] < 0 || order[j] >= Int64(n) { return Status.argument.rawValue }
-    }
-    let y: Target<T>
-    if let dense {
-        y = .dense(dense)
-    } else {
-        guard let labels else { return Status.argument.rawValue }
-        guard net.loss == .crossEntropy else { return Status.target.rawValue }
-        let classes = Int64(nOut)
-        for j in lo..<hi {
-            let label = labels[order.map { Int($0[j]) } ?? j]
-            guard label >= 0 && label < classes else { return Status.label.rawValue }
+    init(code: Int32) throws(CoreError) {
+        guard let d = DType(rawValue: code) else {
+            throw CoreError(.argument, "unknown dtype code \(code); expected 0 (float32) or 1 (float64)")
         }
-        y = .labels(labels)
-    }
-    var doneCount = 0
-    let result = net.train(x, y, weights: weights, n: n, order: order, batchSize: batchSize, first: first,
-                           count: count, optimizer: o, alpha: T(alpha), lossSum: &lossSum.pointee,
-                           penaltySum: &penaltySum.pointee, done: &doneCount)
-    done.pointee = doneCount
-    switch result {
-    case .ok: return Status.ok.rawValue
-    case .memory: return Status.memory.rawValue
-    case .nonFinite: return Status.nonFinite.rawValue
+        self = d
     }
 }
 
-// MARK: - Float
-
-@_cdecl("sp_network_create_f32")
-public func sp_network_create_f32(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ sizes: UnsafePointer<Int>?, _ nSizes: Int, _ activations: UnsafePointer<Int32>?, _ loss: Int32) -> Int32 {
-    create(Float.self, out, sizes, nSizes, activations, loss)
-}
-@_cdecl("sp_network_destroy_f32")
-public func sp_network_destroy_f32(_ net: UnsafeMutableRawPointer?) { destroy(Float.self, net) }
-@_cdecl("sp_network_params_f32")
-public func sp_network_params_f32(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Float>? { buffer(net, count, grads: false) }
-@_cdecl("sp_network_grads_f32")
-public func sp_network_grads_f32(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Float>? { buffer(net, count, grads: true) }
-@_cdecl("sp_network_offsets_f32")
-public func sp_network_offsets_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 { offsets(Float.self, net, out, n) }
-@_cdecl("sp_forward_f32")
-public func sp_forward_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
-    forward(net, out, x, batch, nIn, nOut)
-}
-@_cdecl("sp_backward_f32")
-public func sp_backward_f32(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Float>?,
-                          _ y: UnsafePointer<Float>?, _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Float>?,
-                          _ batch: Int, _ nIn: Int, _ nOut: Int, _ grads: Int32, _ whole: Int32) -> Int32 {
-    guard (y == nil) != (labels == nil) else { return Status.argument.rawValue }
-    return backward(net, cost, x, dense: y, labels: labels, weights: weights, batch, nIn, nOut,
-                    grads: grads != 0, wholeBatch: whole != 0)
-}
-@_cdecl("sp_workspace_copy_f32")
-public func sp_workspace_copy_f32(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Float>?, _ quantity: Int32, _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
-    workspaceCopy(net, out, quantity, layer, rows, n)
-}
-@_cdecl("sp_all_finite_f32")
-public func sp_all_finite_f32(_ x: UnsafePointer<Float>?, _ count: Int) -> Int32 { allFinite(x, count) }
-
-@_cdecl("sp_optimizer_create_f32")
-public func sp_optimizer_create_f32(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ net: UnsafeMutableRawPointer?, _ kind: Int32, _ hyper: UnsafePointer<Double>?) -> Int32 {
-    optimizerCreate(Float.self, out, net, kind, hyper)
-}
-@_cdecl("sp_optimizer_destroy_f32")
-public func sp_optimizer_destroy_f32(_ opt: UnsafeMutableRawPointer?) {
-    if let opt { Unmanaged<Optimizer<Float>>.fromOpaque(opt).release() }
-}
-@_cdecl("sp_optimizer_set_f32")
-public func sp_optimizer_set_f32(_ opt: UnsafeMutableRawPointer?, _ hyper: UnsafePointer<Double>?) -> Int32 {
-    guard let opt, let hyper else { return Status.argument.rawValue }
-    optimizerSet(optimizer(opt) as Optimizer<Float>, hyper)
-    return Status.ok.rawValue
-}
-@_cdecl("sp_optimizer_state_f32")
-public func sp_optimizer_state_f32(_ opt: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Float>? {
-    guard let opt else { return nil }
-    let o: Optimizer<Float> = optimizer(opt)
-    count?.pointee = o.stateCount
-    return o.state
-}
-@_cdecl("sp_optimizer_steps_f32")
-public func sp_optimizer_steps_f32(_ opt: UnsafeMutableRawPointer?, _ set: Int64) -> Int64 {
-    guard let opt else { return -1 }
-    let o: Optimizer<Float> = optimizer(opt)
-    if set >= 0 { o.t = Int(set) }
-    return Int64(o.t)
-}
-@_cdecl("sp_optimizer_step_f32")
-public func sp_optimizer_step_f32(_ opt: UnsafeMutableRawPointer?, _ net: UnsafeMutableRawPointer?) -> Int32 {
-    optimizerStep(Float.self, opt, net)
-}
-@_cdecl("sp_train_f32")
-public func sp_train_f32(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ lossSum: UnsafeMutablePointer<Double>?,
-                          _ penaltySum: UnsafeMutablePointer<Double>?, _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?,
-                          _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Float>?, _ n: Int, _ nIn: Int, _ nOut: Int,
-                          _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
-    train(net, opt, lossSum, penaltySum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+/// A body run on a network of either precision (Swift has no generic closures: this is one).
+protocol NetworkBody {
+    associatedtype Result
+    func callAsFunction<T: Scalar>(_ net: Network<T>) throws -> Result
 }
 
-@_cdecl("sp_add_l2_f32")
-public func sp_add_l2_f32(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ norm: Double) -> Int32 {
-    guard let net, let penalty, norm > 0, alpha >= 0 else { return Status.argument.rawValue }
-    penalty.pointee = (network(net) as Network<Float>).addL2(alpha: Float(alpha), norm: Float(norm))
-    return Status.ok.rawValue
+/// A body run on a network and one of its optimizers, of the same precision.
+protocol TrainingBody {
+    associatedtype Result
+    func callAsFunction<T: Scalar>(_ net: Network<T>, _ opt: Optimizer<T>) throws -> Result
 }
 
-@_cdecl("sp_network_set_dropout_f32")
-public func sp_network_set_dropout_f32(_ net: UnsafeMutableRawPointer?, _ rates: UnsafePointer<Double>?, _ n: Int) -> Int32 {
-    guard let net, n >= 0, rates != nil || n == 0 else { return Status.argument.rawValue }
-    let values = n == 0 ? [] : Array(UnsafeBufferPointer(start: rates, count: n))
-    return ((network(net) as Network<Float>).setDropout(values) ? Status.ok : Status.argument).rawValue
-}
-@_cdecl("sp_network_seed_f32")
-public func sp_network_seed_f32(_ net: UnsafeMutableRawPointer?, _ seed: UInt64) {
-    if let net { (network(net) as Network<Float>).rng = SplitMix64(seed: seed) }
+/// What sp_network_create returns: a network of one dtype.
+final class NetworkHandle {
+    enum Typed { case float32(Network<Float>), float64(Network<Double>) }
+    let typed: Typed
+
+    init(_ typed: Typed) { self.typed = typed }
+
+    var dtype: DType {
+        switch typed {
+        case .float32: .float32
+        case .float64: .float64
+        }
+    }
+
+    @inline(__always) func with<B: NetworkBody>(_ body: B) throws -> B.Result {
+        switch typed {
+        case .float32(let net): try body(net)
+        case .float64(let net): try body(net)
+        }
+    }
 }
 
-// MARK: - Double
+/// What sp_optimizer_create returns: an optimizer of its network's dtype.
+final class OptimizerHandle {
+    enum Typed { case float32(Optimizer<Float>), float64(Optimizer<Double>) }
+    let typed: Typed
 
-@_cdecl("sp_network_create_f64")
-public func sp_network_create_f64(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ sizes: UnsafePointer<Int>?, _ nSizes: Int, _ activations: UnsafePointer<Int32>?, _ loss: Int32) -> Int32 {
-    create(Double.self, out, sizes, nSizes, activations, loss)
-}
-@_cdecl("sp_network_destroy_f64")
-public func sp_network_destroy_f64(_ net: UnsafeMutableRawPointer?) { destroy(Double.self, net) }
-@_cdecl("sp_network_params_f64")
-public func sp_network_params_f64(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Double>? { buffer(net, count, grads: false) }
-@_cdecl("sp_network_grads_f64")
-public func sp_network_grads_f64(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Double>? { buffer(net, count, grads: true) }
-@_cdecl("sp_network_offsets_f64")
-public func sp_network_offsets_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 { offsets(Double.self, net, out, n) }
-@_cdecl("sp_forward_f64")
-public func sp_forward_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?, _ batch: Int, _ nIn: Int, _ nOut: Int) -> Int32 {
-    forward(net, out, x, batch, nIn, nOut)
-}
-@_cdecl("sp_backward_f64")
-public func sp_backward_f64(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?, _ x: UnsafePointer<Double>?,
-                          _ y: UnsafePointer<Double>?, _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?,
-                          _ batch: Int, _ nIn: Int, _ nOut: Int, _ grads: Int32, _ whole: Int32) -> Int32 {
-    guard (y == nil) != (labels == nil) else { return Status.argument.rawValue }
-    return backward(net, cost, x, dense: y, labels: labels, weights: weights, batch, nIn, nOut,
-                    grads: grads != 0, wholeBatch: whole != 0)
-}
-@_cdecl("sp_workspace_copy_f64")
-public func sp_workspace_copy_f64(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<Double>?, _ quantity: Int32, _ layer: Int, _ rows: Int, _ n: Int) -> Int32 {
-    workspaceCopy(net, out, quantity, layer, rows, n)
-}
-@_cdecl("sp_all_finite_f64")
-public func sp_all_finite_f64(_ x: UnsafePointer<Double>?, _ count: Int) -> Int32 { allFinite(x, count) }
+    init(_ typed: Typed) { self.typed = typed }
 
-@_cdecl("sp_optimizer_create_f64")
-public func sp_optimizer_create_f64(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ net: UnsafeMutableRawPointer?, _ kind: Int32, _ hyper: UnsafePointer<Double>?) -> Int32 {
-    optimizerCreate(Double.self, out, net, kind, hyper)
-}
-@_cdecl("sp_optimizer_destroy_f64")
-public func sp_optimizer_destroy_f64(_ opt: UnsafeMutableRawPointer?) {
-    if let opt { Unmanaged<Optimizer<Double>>.fromOpaque(opt).release() }
-}
-@_cdecl("sp_optimizer_set_f64")
-public func sp_optimizer_set_f64(_ opt: UnsafeMutableRawPointer?, _ hyper: UnsafePointer<Double>?) -> Int32 {
-    guard let opt, let hyper else { return Status.argument.rawValue }
-    optimizerSet(optimizer(opt) as Optimizer<Double>, hyper)
-    return Status.ok.rawValue
-}
-@_cdecl("sp_optimizer_state_f64")
-public func sp_optimizer_state_f64(_ opt: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<Double>? {
-    guard let opt else { return nil }
-    let o: Optimizer<Double> = optimizer(opt)
-    count?.pointee = o.stateCount
-    return o.state
-}
-@_cdecl("sp_optimizer_steps_f64")
-public func sp_optimizer_steps_f64(_ opt: UnsafeMutableRawPointer?, _ set: Int64) -> Int64 {
-    guard let opt else { return -1 }
-    let o: Optimizer<Double> = optimizer(opt)
-    if set >= 0 { o.t = Int(set) }
-    return Int64(o.t)
-}
-@_cdecl("sp_optimizer_step_f64")
-public func sp_optimizer_step_f64(_ opt: UnsafeMutableRawPointer?, _ net: UnsafeMutableRawPointer?) -> Int32 {
-    optimizerStep(Double.self, opt, net)
-}
-@_cdecl("sp_train_f64")
-public func sp_train_f64(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ lossSum: UnsafeMutablePointer<Double>?,
-                          _ penaltySum: UnsafeMutablePointer<Double>?, _ done: UnsafeMutablePointer<Int>?, _ x: UnsafePointer<Double>?, _ y: UnsafePointer<Double>?,
-                          _ labels: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?, _ n: Int, _ nIn: Int, _ nOut: Int,
-                          _ order: UnsafePointer<Int64>?, _ batchSize: Int, _ first: Int, _ count: Int, _ alpha: Double) -> Int32 {
-    train(net, opt, lossSum, penaltySum, done, x, dense: y, labels: labels, weights, n, nIn, nOut, order, batchSize, first, count, alpha)
+    @inline(__always) func with<B: TrainingBody>(_ net: NetworkHandle, _ body: B) throws -> B.Result {
+        switch (net.typed, typed) {
+        case (.float32(let n), .float32(let o)): return try body(n, o)
+        case (.float64(let n), .float64(let o)): return try body(n, o)
+        default: throw CoreError(.argument, "the optimizer and the network have different dtypes")
+        }
+    }
 }
 
-@_cdecl("sp_add_l2_f64")
-public func sp_add_l2_f64(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ norm: Double) -> Int32 {
-    guard let net, let penalty, norm > 0, alpha >= 0 else { return Status.argument.rawValue }
-    penalty.pointee = (network(net) as Network<Double>).addL2(alpha: Double(alpha), norm: norm)
-    return Status.ok.rawValue
+@inline(__always) func network(_ p: UnsafeRawPointer?) throws -> NetworkHandle {
+    guard let p else { throw CoreError(.argument, "net must not be NULL") }
+    return Unmanaged<NetworkHandle>.fromOpaque(p).takeUnretainedValue()
 }
 
-@_cdecl("sp_network_set_dropout_f64")
-public func sp_network_set_dropout_f64(_ net: UnsafeMutableRawPointer?, _ rates: UnsafePointer<Double>?, _ n: Int) -> Int32 {
-    guard let net, n >= 0, rates != nil || n == 0 else { return Status.argument.rawValue }
-    let values = n == 0 ? [] : Array(UnsafeBufferPointer(start: rates, count: n))
-    return ((network(net) as Network<Double>).setDropout(values) ? Status.ok : Status.argument).rawValue
+@inline(__always) func optimizer(_ p: UnsafeRawPointer?) throws -> OptimizerHandle {
+    guard let p else { throw CoreError(.argument, "opt must not be NULL") }
+    return Unmanaged<OptimizerHandle>.fromOpaque(p).takeUnretainedValue()
 }
-@_cdecl("sp_network_seed_f64")
-public func sp_network_seed_f64(_ net: UnsafeMutableRawPointer?, _ seed: UInt64) {
-    if let net { (network(net) as Network<Double>).rng = SplitMix64(seed: seed) }
+
+@inline(__always) func required<P>(_ p: P?, _ name: String) throws -> P {
+    guard let p else { throw CoreError(.argument, "\(name) must not be NULL") }
+    return p
+}
+
+// MARK: - Status and the last error
+
+/// Each thread's last message, a malloc'ed C string (freed when replaced or when the thread ends).
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+nonisolated(unsafe) private let emptyString: UnsafePointer<CChar> = UnsafePointer(strdup("")!)
+
+func setLastError(_ message: String) {
+    free(pthread_getspecific(errorKey))
+    pthread_setspecific(errorKey, message.withCString { strdup($0) })
+}
+
+/// Runs a body and returns its status, keeping the message of a failure.
+@inline(__always) func run(_ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return Status.ok.rawValue
+    } catch let e as CoreError {
+        setLastError(e.message)
+        return e.status.rawValue
+    } catch {
+        setLastError("\(error)")
+        return Status.argument.rawValue
+    }
+}
+
+@_cdecl("sp_last_error")
+public func sp_last_error() -> UnsafePointer<CChar>? {
+    pthread_getspecific(errorKey).map { UnsafePointer($0.assumingMemoryBound(to: CChar.self)) } ?? emptyString
+}
+
+// MARK: - Names of the core's codes
+
+private func cStrings(_ names: [String]) -> [UnsafePointer<CChar>] { names.map { UnsafePointer(strdup($0)!) } }
+nonisolated(unsafe) private let activationNames = cStrings(Activation.allCases.map(\.name))
+nonisolated(unsafe) private let lossNames = cStrings(Loss.allCases.map(\.name))
+nonisolated(unsafe) private let optimizerNames = cStrings(OptimizerKind.allCases.map(\.name))
+
+private func name(_ names: [UnsafePointer<CChar>], _ code: Int32) -> UnsafePointer<CChar>? {
+    code >= 0 && Int(code) < names.count ? names[Int(code)] : nil
+}
+
+@_cdecl("sp_activation_name")
+public func sp_activation_name(_ code: Int32) -> UnsafePointer<CChar>? { name(activationNames, code) }
+@_cdecl("sp_loss_name")
+public func sp_loss_name(_ code: Int32) -> UnsafePointer<CChar>? { name(lossNames, code) }
+@_cdecl("sp_optimizer_name")
+public func sp_optimizer_name(_ code: Int32) -> UnsafePointer<CChar>? { name(optimizerNames, code) }
+
+// MARK: - Networks
+
+/// An array argument of n values (n >= 0; NULL only when n == 0).
+private func array<E>(_ p: UnsafePointer<E>?, _ n: Int, _ name: String) throws -> [E] {
+    guard n >= 0 else { throw CoreError(.size, "\(name) count must be >= 0, got \(n)") }
+    if n == 0 { return [] }
+    return Array(UnsafeBufferPointer(start: try required(p, name), count: n))
+}
+
+@_cdecl("sp_network_create")
+public func sp_network_create(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ dtype: Int32,
+                              _ sizes: UnsafePointer<Int>?, _ nSizes: Int,
+                              _ activations: UnsafePointer<Int32>?, _ nActivations: Int, _ loss: Int32) -> Int32 {
+    run {
+        let out = try required(out, "out")
+        let type = try DType(code: dtype)
+        let arch = try Architecture(sizes: try array(sizes, nSizes, "sizes"),
+                                    activationCodes: try array(activations, nActivations, "activations"), lossCode: loss)
+        let handle = switch type {
+        case .float32: NetworkHandle(.float32(try Network<Float>.create(arch)))
+        case .float64: NetworkHandle(.float64(try Network<Double>.create(arch)))
+        }
+        out.pointee = Unmanaged.passRetained(handle).toOpaque()
+    }
+}
+
+@_cdecl("sp_network_destroy")
+public func sp_network_destroy(_ net: UnsafeMutableRawPointer?) {
+    if let net { Unmanaged<NetworkHandle>.fromOpaque(net).release() }
+}
+
+@_cdecl("sp_network_dtype")
+public func sp_network_dtype(_ net: UnsafeRawPointer?) -> Int32 {
+    (try? network(net))?.dtype.rawValue ?? -1
+}
+
+private struct Buffers: NetworkBody {
+    let grads: Bool
+    func callAsFunction<T: Scalar>(_ net: Network<T>) -> (UnsafeMutableRawPointer, Int) {
+        (UnsafeMutableRawPointer(grads ? net.grads : net.params), net.layout.count)
+    }
+}
+
+private func buffer(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?, grads: Bool) -> UnsafeMutableRawPointer? {
+    guard let (p, n) = try? network(net).with(Buffers(grads: grads)) else { return nil }
+    count?.pointee = n
+    return p
+}
+
+@_cdecl("sp_network_params")
+public func sp_network_params(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutableRawPointer? {
+    buffer(net, count, grads: false)
+}
+@_cdecl("sp_network_grads")
+public func sp_network_grads(_ net: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutableRawPointer? {
+    buffer(net, count, grads: true)
+}
+
+@_cdecl("sp_network_offsets")
+public func sp_network_offsets(_ net: UnsafeRawPointer?, _ out: UnsafeMutablePointer<Int>?, _ n: Int) -> Int32 {
+    struct Body: NetworkBody {
+        let out: UnsafeMutablePointer<Int>, n: Int
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            guard n == 2 * net.layerCount else {
+                throw CoreError(.size, "offsets needs 2 * n_layers = \(2 * net.layerCount) entries, got \(n)")
+            }
+            for i in 0..<net.layerCount {
+                out[2 * i] = net.layout.weightOffsets[i]
+                out[2 * i + 1] = net.layout.biasOffsets[i]
+            }
+        }
+    }
+    return run { try network(net).with(Body(out: try required(out, "offsets"), n: n)) }
+}
+
+@_cdecl("sp_network_set_dropout")
+public func sp_network_set_dropout(_ net: UnsafeMutableRawPointer?, _ rates: UnsafePointer<Double>?, _ n: Int) -> Int32 {
+    struct Body: NetworkBody {
+        let rates: [Double]
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws { try net.setDropout(rates) }
+    }
+    return run { try network(net).with(Body(rates: try array(rates, n, "rates"))) }
+}
+
+@_cdecl("sp_network_seed")
+public func sp_network_seed(_ net: UnsafeMutableRawPointer?, _ seed: UInt64) {
+    struct Body: NetworkBody {
+        let seed: UInt64
+        func callAsFunction<T: Scalar>(_ net: Network<T>) { net.rng = SplitMix64(seed: seed) }
+    }
+    try? network(net).with(Body(seed: seed))
+}
+
+// MARK: - Passes
+
+@_cdecl("sp_forward")
+public func sp_forward(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutableRawPointer?, _ x: UnsafeRawPointer?, _ rows: Int) -> Int32 {
+    struct Body: NetworkBody {
+        let out: UnsafeMutableRawPointer, x: UnsafeRawPointer, rows: Int
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            try net.checkRows(rows)
+            guard net.forward(out.assumingMemoryBound(to: T.self), x.assumingMemoryBound(to: T.self), batch: rows) else {
+                throw CoreError(.memory, "could not allocate the workspace for \(rows) rows")
+            }
+        }
+    }
+    return run { try network(net).with(Body(out: try required(out, "out"), x: try required(x, "x"), rows: rows)) }
+}
+
+/// The batch's x, target and weights as T.
+private func data<T: Scalar>(_ b: sp_batch) throws -> (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) {
+    let x = try required(b.x, "batch.x").assumingMemoryBound(to: T.self)
+    let y: Target<T>
+    switch (b.y, b.labels) {
+    case (let dense?, nil): y = .dense(dense.assumingMemoryBound(to: T.self))
+    case (nil, let labels?): y = .labels(labels)
+    default: throw CoreError(.argument, "a batch needs exactly one of y and labels")
+    }
+    return (x, y, b.weights?.assumingMemoryBound(to: T.self))
+}
+
+/// The batch's x, target and weights as T, after the core's checks of them.
+private func checked<T: Scalar>(_ net: Network<T>, _ b: sp_batch) throws -> (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) {
+    let (x, y, weights): (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) = try data(b)
+    try net.checkRows(b.rows)
+    try net.check(y, weights: weights, rows: b.rows)
+    return (x, y, weights)
+}
+
+@_cdecl("sp_check")
+public func sp_check(_ net: UnsafeRawPointer?, _ batch: UnsafePointer<sp_batch>?) -> Int32 {
+    struct Body: NetworkBody {
+        let batch: sp_batch
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws { _ = try checked(net, batch) }
+    }
+    return run { try network(net).with(Body(batch: try required(batch, "batch").pointee)) }
+}
+
+@_cdecl("sp_backward")
+public func sp_backward(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePointer<Double>?,
+                        _ batch: UnsafePointer<sp_batch>?, _ pass: Int32) -> Int32 {
+    struct Body: NetworkBody {
+        let cost: UnsafeMutablePointer<Double>, batch: sp_batch, pass: Int32
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            guard (0...2).contains(pass) else {
+                throw CoreError(.argument, "unknown pass code \(pass); expected 0 (cost), 1 (backward) or 2 (trace)")
+            }
+            let (x, y, w) = try checked(net, batch)
+            let rows = batch.rows
+            let value = pass == 0 ? net.cost(x, y, weights: w, batch: rows)
+                                  : net.backward(x, y, weights: w, batch: rows, wholeBatch: pass == 2)
+            guard let value else { throw CoreError(.memory, "could not allocate the workspace for \(rows) rows") }
+            cost.pointee = value
+        }
+    }
+    return run {
+        try network(net).with(Body(cost: try required(cost, "cost"), batch: try required(batch, "batch").pointee, pass: pass))
+    }
+}
+
+@_cdecl("sp_workspace_copy")
+public func sp_workspace_copy(_ net: UnsafeRawPointer?, _ out: UnsafeMutableRawPointer?, _ quantity: Int32,
+                              _ layer: Int, _ rows: Int) -> Int32 {
+    struct Body: NetworkBody {
+        let out: UnsafeMutableRawPointer, quantity: Int32, layer: Int, rows: Int
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            try net.copyWorkspace(out.assumingMemoryBound(to: T.self), quantity: quantity, layer: layer, rows: rows)
+        }
+    }
+    return run {
+        try network(net).with(Body(out: try required(out, "out"), quantity: quantity, layer: layer, rows: rows))
+    }
+}
+
+@_cdecl("sp_all_finite")
+public func sp_all_finite(_ dtype: Int32, _ x: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    guard let x, count >= 0, let type = DType(rawValue: dtype) else { return 0 }
+    let finite = switch type {
+    case .float32: allFinite(x.assumingMemoryBound(to: Float.self), count: count)
+    case .float64: allFinite(x.assumingMemoryBound(to: Double.self), count: count)
+    }
+    return finite ? 1 : 0
+}
+
+@_cdecl("sp_add_l2")
+public func sp_add_l2(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutablePointer<Double>?, _ alpha: Double, _ norm: Double) -> Int32 {
+    struct Body: NetworkBody {
+        let penalty: UnsafeMutablePointer<Double>, alpha: Double, norm: Double
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            try Network<T>.checkL2(alpha: alpha, norm: norm)
+            penalty.pointee = net.addL2(alpha: T(alpha), norm: T(norm))
+        }
+    }
+    return run { try network(net).with(Body(penalty: try required(penalty, "penalty"), alpha: alpha, norm: norm)) }
+}
+
+// MARK: - Optimizers and training
+
+private func hyper(_ h: sp_hyper) -> OptimizerHyper {
+    OptimizerHyper(lr: h.lr, momentum: h.momentum, nesterov: h.nesterov != 0, weightDecay: h.weight_decay,
+                   beta1: h.beta1, beta2: h.beta2, eps: h.eps)
+}
+
+@_cdecl("sp_optimizer_create")
+public func sp_optimizer_create(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ net: UnsafeMutableRawPointer?,
+                                _ kind: Int32, _ h: UnsafePointer<sp_hyper>?) -> Int32 {
+    struct Body: NetworkBody {
+        let kind: OptimizerKind, hyper: OptimizerHyper
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws -> OptimizerHandle {
+            guard let opt = Optimizer<T>(kind: kind, count: net.layout.count, hyper: hyper) else {
+                throw CoreError(.memory, "could not allocate the optimizer's state for \(net.layout.count) parameters")
+            }
+            if let o = opt as? Optimizer<Float> { return OptimizerHandle(.float32(o)) }
+            return OptimizerHandle(.float64(opt as! Optimizer<Double>))
+        }
+    }
+    return run {
+        let out = try required(out, "out"), handle = try network(net)
+        let body = Body(kind: try OptimizerKind(code: kind), hyper: hyper(try required(h, "hyper").pointee))
+        let opt = try handle.with(body)
+        out.pointee = Unmanaged.passRetained(opt).toOpaque()
+    }
+}
+
+@_cdecl("sp_optimizer_destroy")
+public func sp_optimizer_destroy(_ opt: UnsafeMutableRawPointer?) {
+    if let opt { Unmanaged<OptimizerHandle>.fromOpaque(opt).release() }
+}
+
+@_cdecl("sp_optimizer_set")
+public func sp_optimizer_set(_ opt: UnsafeMutableRawPointer?, _ h: UnsafePointer<sp_hyper>?) -> Int32 {
+    run {
+        let o = try optimizer(opt), values = hyper(try required(h, "hyper").pointee)
+        switch o.typed {
+        case .float32(let o): o.set(values)
+        case .float64(let o): o.set(values)
+        }
+    }
+}
+
+@_cdecl("sp_optimizer_state")
+public func sp_optimizer_state(_ opt: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int>?) -> UnsafeMutableRawPointer? {
+    guard let o = try? optimizer(opt) else { return nil }
+    switch o.typed {
+    case .float32(let o): count?.pointee = o.stateCount; return UnsafeMutableRawPointer(o.state)
+    case .float64(let o): count?.pointee = o.stateCount; return UnsafeMutableRawPointer(o.state)
+    }
+}
+
+@_cdecl("sp_optimizer_steps")
+public func sp_optimizer_steps(_ opt: UnsafeRawPointer?) -> Int64 {
+    guard let o = try? optimizer(opt) else { return -1 }
+    switch o.typed {
+    case .float32(let o): return Int64(o.t)
+    case .float64(let o): return Int64(o.t)
+    }
+}
+
+@_cdecl("sp_optimizer_set_steps")
+public func sp_optimizer_set_steps(_ opt: UnsafeMutableRawPointer?, _ t: Int64) -> Int32 {
+    run {
+        switch try optimizer(opt).typed {
+        case .float32(let o): try o.setSteps(t)
+        case .float64(let o): try o.setSteps(t)
+        }
+    }
+}
+
+@_cdecl("sp_optimizer_step")
+public func sp_optimizer_step(_ opt: UnsafeMutableRawPointer?, _ net: UnsafeMutableRawPointer?) -> Int32 {
+    struct Body: TrainingBody {
+        func callAsFunction<T: Scalar>(_ net: Network<T>, _ opt: Optimizer<T>) throws { try opt.step(net) }
+    }
+    return run { try optimizer(opt).with(try network(net), Body()) }
+}
+
+@_cdecl("sp_train")
+public func sp_train(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPointer?, _ batch: UnsafePointer<sp_batch>?,
+                     _ epoch: UnsafePointer<sp_epoch>?, _ progress: UnsafeMutablePointer<sp_progress>?) -> Int32 {
+    struct Body: TrainingBody {
+        let batch: sp_batch, epoch: sp_epoch, progress: UnsafeMutablePointer<sp_progress>
+        func callAsFunction<T: Scalar>(_ net: Network<T>, _ opt: Optimizer<T>) throws {
+            let (x, y, w): (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) = try data(batch)
+            let p = progress
+            p.pointee.next = epoch.first
+            p.pointee.batches = Network<T>.batchCount(n: batch.rows, batchSize: epoch.batch_size)
+            // the core checks labels, weights and order batch by batch, before each step
+            try net.train(x, y, weights: w, n: batch.rows,
+                          order: epoch.order, batchSize: epoch.batch_size, first: epoch.first, seconds: epoch.seconds,
+                          optimizer: opt, alpha: T(epoch.alpha), lossSum: &p.pointee.loss_sum,
+                          penaltySum: &p.pointee.penalty_sum, next: &p.pointee.next)
+        }
+    }
+    return run {
+        let body = Body(batch: try required(batch, "batch").pointee, epoch: try required(epoch, "epoch").pointee,
+                        progress: try required(progress, "progress"))
+        try optimizer(opt).with(try network(net), body)
+    }
 }
 
 // MARK: - Threads

@@ -16,7 +16,7 @@ func checkDropoutGradient<T: Scalar>(_: T.Type) {
     guard let net = Network<T>.make(sizes: sizes, activations: activations, loss: .mse),
           let ref = Network<Double>.make(sizes: sizes, activations: activations, loss: .mse)
     else { Issue.record("network"); return }
-    #expect(net.setDropout([0.4, 0.25]) && ref.setDropout([0.4, 0.25]))
+    #expect(throws: Never.self) { try net.setDropout([0.4, 0.25]); try ref.setDropout([0.4, 0.25]) }
     var gen = SplitMix64(seed: 11)  // the tests' generator, for the data
     for j in 0..<net.layout.count {
         net.params[j] = T(gen.uniform(-0.8, 0.8))
@@ -54,9 +54,10 @@ func checkDropoutGradient<T: Scalar>(_: T.Type) {
 
 @Test func dropoutRatesAreValidated() {
     let net = Network<Double>.make(sizes: [2, 3, 3, 1], activations: [.relu, .relu, .identity], loss: .mse)!
-    #expect(!net.setDropout([0.5]))          // one rate per hidden layer
-    #expect(!net.setDropout([0.5, 1.0]))     // rates below 1
-    #expect(!net.setDropout([-0.1, 0.2]))
-    #expect(net.setDropout([0, 0.5]))
+    // one rate per hidden layer, each in [0, 1)
+    #expect(throws: CoreError(.argument, "dropout needs 2 rates (one per hidden layer), got 1")) { try net.setDropout([0.5]) }
+    #expect(throws: CoreError(.argument, "dropout rates must be in [0, 1), got 1.0")) { try net.setDropout([0.5, 1.0]) }
+    #expect(throws: CoreError(.argument, "dropout rates must be in [0, 1), got -0.1")) { try net.setDropout([-0.1, 0.2]) }
+    #expect(throws: Never.self) { try net.setDropout([0, 0.5]) }
     #expect(net.dropout == [0, 0.5])
 }

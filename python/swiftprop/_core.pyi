@@ -1,8 +1,13 @@
-"""Type stubs for the C extension over the Swift core (see _core.c and swiftprop.h)."""
+"""Type stubs for the C extension over the Swift core (see _core.h and swiftprop.h)."""
 from typing import Optional, Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
+
+#: name → code of the core's activations, losses and optimizer kinds, in code order.
+ACTIVATIONS: dict[str, int]
+LOSSES: dict[str, int]
+OPTIMIZERS: dict[str, int]
 
 class Net:
     def __init__(self, sizes: Sequence[int], activations: Sequence[int], loss: int, dtype: DTypeLike) -> None: ...
@@ -34,8 +39,10 @@ class Net:
     def set_dropout(self, rates: Sequence[float]) -> None: ...
 
 class Optimizer:
-    def __init__(self, net: Net, kind: int, hyper: Sequence[float]) -> None: ...
-    def set(self, hyper: Sequence[float]) -> None: ...
+    def __init__(self, net: Net, kind: int, *, lr: float, momentum: float = ..., nesterov: bool = ...,
+                 weight_decay: float = ..., beta1: float = ..., beta2: float = ..., eps: float = ...) -> None: ...
+    def set(self, *, lr: float = ..., momentum: float = ..., nesterov: bool = ..., weight_decay: float = ...,
+            beta1: float = ..., beta2: float = ..., eps: float = ...) -> None: ...
     def step(self) -> None: ...
     @property
     def state(self) -> NDArray[np.floating]: ...

@@ -295,7 +295,7 @@ class Network:
         self._sizes = tuple(sizes)
         self._activations = tuple(acts)
         self._loss = loss
-        self._net = _core.Net(list(sizes), [ACTIVATIONS.index(a) for a in acts], LOSSES.index(loss), dt)
+        self._net = _core.Net(list(sizes), [_core.ACTIVATIONS[a] for a in acts], _core.LOSSES[loss], dt)
         self._make_views()
         self.dropout = dropout  # the setter takes a float or a sequence
         #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.

@@ -29,7 +29,7 @@ _UNIT = Interval(0.0, 1.0, high_open=True)  # [0, 1): momentum, betas
 class Optimizer:
     """Base class: a Swift optimizer bound to one network. Subclasses define the update."""
 
-    _kind = -1
+    _kind = ""  # the name of its kind in _core.OPTIMIZERS
     _state_names: tuple[str, ...] = ()
 
     def __init__(self, net: Any, lr: float) -> None:
@@ -37,13 +37,14 @@ class Optimizer:
             raise TypeError(f"net must be a swiftprop.Network, got {type(net).__name__}")
         self._network = net
         self._lr = check_number("lr", lr, _POSITIVE)
-        self._opt = _core.Optimizer(core_handle(net), self._kind, self._hyper())
+        self._opt = _core.Optimizer(core_handle(net), _core.OPTIMIZERS[self._kind], **self._hyper())
 
-    def _hyper(self) -> list[float]:
+    def _hyper(self) -> dict[str, Any]:
+        """The keywords of _core.Optimizer and its set()."""
         raise NotImplementedError
 
     def _push(self) -> None:
-        self._opt.set(self._hyper())
+        self._opt.set(**self._hyper())
 
     @property
     def network(self) -> Any:
@@ -112,7 +113,7 @@ class SGD(Optimizer):
     weight_decay : float >= 0, default 0
     """
 
-    _kind = 0
+    _kind = "sgd"
     _state_names = ("velocity",)
 
     def __init__(self, net: Any, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
@@ -126,8 +127,9 @@ class SGD(Optimizer):
         self.weight_decay = check_number("weight_decay", weight_decay, _NON_NEGATIVE)
         super().__init__(net, lr)
 
-    def _hyper(self) -> list[float]:
-        return [self._lr, self.momentum, float(self.nesterov), self.weight_decay, 0.9, 0.999, 1e-8]
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self._lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
 
     def _describe(self) -> dict[str, Any]:
         return {"lr": self._lr, "momentum": self.momentum, "nesterov": self.nesterov,
@@ -150,7 +152,7 @@ class Adam(Optimizer):
         Coupled (added to the gradient); see :class:`AdamW` for decoupled decay.
     """
 
-    _kind = 1
+    _kind = "adam"
     _state_names = ("m", "v")
 
     def __init__(self, net: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
@@ -164,8 +166,9 @@ class Adam(Optimizer):
         self.weight_decay = check_number("weight_decay", weight_decay, _NON_NEGATIVE)
         super().__init__(net, lr)
 
-    def _hyper(self) -> list[float]:
-        return [self._lr, 0.0, 0.0, self.weight_decay, self.betas[0], self.betas[1], self.eps]
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self._lr, "weight_decay": self.weight_decay, "beta1": self.betas[0], "beta2": self.betas[1],
+                "eps": self.eps}
 
     def _describe(self) -> dict[str, Any]:
         return {"lr": self._lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
@@ -177,7 +180,7 @@ class AdamW(Adam):
     Parameters are those of :class:`Adam`, with ``weight_decay`` defaulting to 0.01.
     """
 
-    _kind = 2
+    _kind = "adamw"
 
     def __init__(self, net: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01) -> None:

@@ -241,7 +241,7 @@ def test_create_and_drop():
     flat("big Network + drop", lambda: sp.Network([256, 256, 10], seed=0), 300, dtype_refs=False)
     # the extension type alone: here the dtype reference counts are watched too
     flat("_core.Net + Optimizer + drop", lambda: sp._core.Optimizer(
-        sp._core.Net([3, 8, 2], [3, 0], 0, np.float64), 1, [0.1] * 7).state, 5_000)
+        sp._core.Net([3, 8, 2], [3, 0], 0, np.float64), 1, lr=0.1).state, 5_000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,9 +316,9 @@ def test_error_paths_fit_and_optimizers():
     flat("SGD(bad momentum)", lambda: raises(ValueError, optim.SGD, net, momentum=1.5), 5_000, refs=(net,))
     flat("Adam(bad betas)", lambda: raises(TypeError, optim.Adam, net, betas=0.9), 5_000, refs=(net,))
     flat("lr = nan", lambda: raises(ValueError, setattr, opt, "lr", float("nan")), 5_000, refs=(opt, opt._opt))
-    flat("_core.Optimizer bad hyper", lambda: raises(ValueError, sp._core.Optimizer, net._net, 0, [0.1] * 6),
+    flat("_core.Optimizer bad hyper", lambda: raises(TypeError, sp._core.Optimizer, net._net, 0, lr="fast"),
          5_000, refs=(net._net,))
-    flat("_core.Optimizer bad kind", lambda: raises(ValueError, sp._core.Optimizer, net._net, 7, [0.1] * 7),
+    flat("_core.Optimizer bad kind", lambda: raises(ValueError, sp._core.Optimizer, net._net, 7, lr=0.1),
          5_000, refs=(net._net,))
 
 

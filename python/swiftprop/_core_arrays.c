@@ -1,0 +1,128 @@
+/* swiftprop._core: array checks, aliasing, and status → exception with the core's message. */
+#include "_core.h"
+
+PyObject *
+core_raise(int32_t status, const char *prefix)
+{
+    const char *message = sp_last_error();
+    PyObject *type;
+    switch (status) {
+    case SP_ERR_SIZE: case SP_ERR_ARG: case SP_ERR_LABEL: case SP_ERR_ARCH: case SP_ERR_TARGET:
+        type = PyExc_ValueError;
+        break;
+    case SP_ERR_MEMORY:
+        type = PyExc_MemoryError;
+        break;
+    case SP_ERR_NONFINITE:
+        type = PyExc_FloatingPointError;
+        break;
+    default:
+        PyErr_Format(PyExc_RuntimeError, "unexpected status %d from the Swift core: %s", (int)status, message);
+        return NULL;
+    }
+    PyErr_Format(type, "%s%s", prefix, message);
+    return NULL;
+}
+
+int
+core_typenum(int32_t dtype)
+{
+    return dtype == SP_FLOAT32 ? NPY_FLOAT32 : NPY_FLOAT64;
+}
+
+int32_t
+core_dtype(int typenum)
+{
+    return typenum == NPY_FLOAT32 ? SP_FLOAT32 : SP_FLOAT64;
+}
+
+static const char *
+dtype_name(int typenum)
+{
+    return typenum == NPY_FLOAT32 ? "float32" : typenum == NPY_FLOAT64 ? "float64" : typenum == NPY_INT64 ? "int64" : "?";
+}
+
+PyArrayObject *
+core_check_array(PyObject *obj, const char *name, int typenum, int ndim, npy_intp d0, npy_intp d1, int writeable)
+{
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy.ndarray, got %.100s", name, Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)obj;
+    PyArray_Descr *d = PyArray_DESCR(a);
+    if (PyArray_TYPE(a) != typenum) {
+        PyErr_Format(PyExc_TypeError, "%s must have dtype %s, got %S", name, dtype_name(typenum), (PyObject *)d);
+        return NULL;
+    }
+    if (!PyArray_ISNBO(d->byteorder)) {
+        PyErr_Format(PyExc_TypeError, "%s must be in native byte order, got dtype %S", name, (PyObject *)d);
+        return NULL;
+    }
+    if (PyArray_NDIM(a) != ndim) {
+        PyErr_Format(PyExc_ValueError, "%s must be %d-D, got a %d-D array", name, ndim, PyArray_NDIM(a));
+        return NULL;
+    }
+    npy_intp want[2] = {d0, d1};
+    for (int k = 0; k < ndim; k++) {
+        npy_intp got = PyArray_DIM(a, k);
+        if (got < 1) {
+            PyErr_Format(PyExc_ValueError, "%s must not be empty (axis %d has length 0)", name, k);
+            return NULL;
+        }
+        if (want[k] >= 0 && got != want[k]) {
+            PyErr_Format(PyExc_ValueError, "%s has %zd %s, expected %zd", name, (Py_ssize_t)got,
+                         k == 0 ? "rows" : "columns", (Py_ssize_t)want[k]);
+            return NULL;
+        }
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be C-contiguous (use numpy.ascontiguousarray)", name);
+        return NULL;
+    }
+    if (!PyArray_ISALIGNED(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be aligned for its dtype", name);
+        return NULL;
+    }
+    if (writeable && !PyArray_ISWRITEABLE(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be writeable", name);
+        return NULL;
+    }
+    return a;
+}
+
+int
+core_overlaps_bytes(PyArrayObject *a, const void *b, size_t n)
+{
+    const char *a0 = PyArray_BYTES(a), *b0 = b;
+    return a0 < b0 + n && b0 < a0 + PyArray_NBYTES(a);
+}
+
+int
+core_overlap(PyArrayObject *a, PyArrayObject *b)
+{
+    return core_overlaps_bytes(a, PyArray_BYTES(b), (size_t)PyArray_NBYTES(b));
+}
+
+int
+core_check_finite(PyArrayObject *a, const char *name)
+{
+    npy_intp n = PyArray_SIZE(a);
+    int32_t dtype = core_dtype(PyArray_TYPE(a)), ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = sp_all_finite(dtype, PyArray_DATA(a), n);
+    Py_END_ALLOW_THREADS
+    if (!ok) PyErr_Format(PyExc_ValueError, "%s contains NaN or infinity", name);
+    return ok;
+}
+
+PyObject *
+core_view(PyObject *owner, void *data, intptr_t count, int typenum)
+{
+    npy_intp dims[1] = {(npy_intp)count};
+    PyObject *arr = PyArray_SimpleNewFromData(1, dims, typenum, data);
+    if (!arr) return NULL;
+    Py_INCREF(owner);
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, owner) < 0) { Py_DECREF(arr); return NULL; }
+    return arr;
+}
