@@ -267,17 +267,18 @@ raise_batch(int32_t status, const char *y_name)
 static PyObject *
 Net_check(NetObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"X", "Y", "x_name", "y_name", "check_finite", NULL};
-    PyObject *x_obj, *y_obj;
+    static char *kwlist[] = {"X", "Y", "x_name", "y_name", "check_finite", "sample_weight", NULL};
+    PyObject *x_obj, *y_obj, *w_obj = Py_None;
     const char *x_name = "X", *y_name = "Y";
     int finite = 1;
-    PyArrayObject *x, *y;
+    PyArrayObject *x, *y, *w;
     if (!core_net_ready(self)) return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|ssp", kwlist, &x_obj, &y_obj, &x_name, &y_name, &finite))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|sspO", kwlist, &x_obj, &y_obj, &x_name, &y_name, &finite,
+                                     &w_obj))
         return NULL;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, x_name, y_name);
-    if (labels < 0) return NULL;
-    sp_batch batch = make_batch(x, y, labels, NULL);
+    if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
+    sp_batch batch = make_batch(x, y, labels, w);
     int32_t status;
     Py_BEGIN_ALLOW_THREADS  /* reads only what never changes (sizes, loss): no lock */
     status = sp_check(self->handle, &batch);
@@ -497,7 +498,7 @@ static PyMethodDef Net_methods[] = {
     {"add_l2", (PyCFunction)Net_add_l2, METH_VARARGS,
      "add_l2(alpha, norm) -> float\n\nAdd the L2 penalty's gradient to the weight gradients; return the penalty."},
     {"check", (PyCFunction)(void (*)(void))Net_check, METH_VARARGS | METH_KEYWORDS,
-     "check(X, Y, x_name='X', y_name='Y', check_finite=True)\n\nValidate a data pair as backward would, computing nothing."},
+     "check(X, Y, x_name='X', y_name='Y', check_finite=True, sample_weight=None)\n\nValidate a data set as backward would, computing nothing."},
     {"train", (PyCFunction)(void (*)(void))Net_train, METH_VARARGS | METH_KEYWORDS,
      "train(opt, X, Y, sample_weight=None, order=None, batch_size=32, alpha=0.0) -> (loss_sum, batches, penalty_sum)"},
     {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,

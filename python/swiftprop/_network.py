@@ -19,12 +19,10 @@ from . import _core  # type: ignore[no-redef]  # mypy false positive in the _net
 if TYPE_CHECKING:
     from ._fit import History
 
-#: Activation names, in the order of their codes in the Swift core.
-ACTIVATIONS: tuple[str, ...] = (
-    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "softmax",
-)
-#: Loss names, in the order of their codes in the Swift core.
-LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "binary_cross_entropy")
+#: Activation names, in the order of their codes in the Swift core (which names them).
+ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
+#: Loss names, in the order of their codes in the Swift core (which names them).
+LOSSES: tuple[str, ...] = tuple(_core.LOSSES)
 
 _ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 _OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
@@ -55,21 +53,20 @@ class Trace:
     loss: float = 0.0
 
 
-# ---- argument checks the Swift core will take over (issue 11): each rule in one function ------------------
+# ---- conversions of the constructor's arguments ---------------------------------------------------------
+# Names become codes and sequences lists here; the rules on their values (sizes >= 1, one activation per
+# layer, softmax only last and matching the loss, dropout rates) are the Swift core's, which raises them
+# with its own message (Sources/SwiftProp/Rules.swift).
 
 def _check_sizes(sizes: Any) -> list[int]:
-    """Layer widths: at least two, each an int >= 1."""
+    """Layer widths as a list of Python ints (their values are checked by the core)."""
     try:
         sizes = list(sizes)
     except TypeError:
         raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}") from None
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must have at least 2 entries (inputs and outputs), got {len(sizes)}")
     for i, s in enumerate(sizes):
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
             raise TypeError(f"sizes[{i}] must be an int, got {type(s).__name__}")
-        if s < 1:
-            raise ValueError(f"sizes[{i}] must be >= 1, got {s}")
     return [int(s) for s in sizes]
 
 
@@ -90,23 +87,14 @@ def _activation_name(name: Any, where: str) -> str:
 
 
 def _check_activations(activations: Any, n_layers: int, loss: str) -> list[str]:
-    """One activation per layer (a single name: every hidden layer, with the loss's output activation);
-    softmax only last; the output activation that the loss needs."""
+    """Activation names, aliases resolved; a single name stands for every hidden layer, followed by the
+    loss's output activation."""
     if activations is None or not isinstance(activations, (str, Sequence)):
         raise TypeError(f"activations must be a name or a sequence of names, got {type(activations).__name__}")
     if isinstance(activations, str):
         hidden = _activation_name(activations, "activations")
-        acts = [hidden] * (n_layers - 1) + [_OUTPUT_FOR_LOSS[loss]]
-    else:
-        acts = [_activation_name(a, f"activations[{i}]") for i, a in enumerate(activations)]
-        if len(acts) != n_layers:
-            raise ValueError(f"activations must have {n_layers} entries (one per layer), got {len(acts)}")
-    if "softmax" in acts[:-1]:
-        raise ValueError("softmax is only allowed on the last layer")
-    want = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
-    if want and acts[-1] != want:
-        raise ValueError(f"loss={loss!r} needs a {want} output layer, got activations[-1]={acts[-1]!r}")
-    return acts
+        return [hidden] * max(0, n_layers - 1) + [_OUTPUT_FOR_LOSS[loss]]
+    return [_activation_name(a, f"activations[{i}]") for i, a in enumerate(activations)]
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
@@ -123,29 +111,19 @@ def _check_dtype(dtype: Any) -> np.dtype:
 
 
 def _check_dropout(rates: Union[float, Sequence[float]], n_hidden: int) -> list[float]:
-    """One rate for every hidden layer, or one per hidden layer, each in [0, 1)."""
+    """One rate for every hidden layer, or a sequence of rates (count and range: the core's rules)."""
     if isinstance(rates, (int, float, np.integer, np.floating)) and not isinstance(rates, bool):
-        values = [float(rates)] * n_hidden
-    else:
-        try:
-            values = [float(r) for r in rates]  # type: ignore[union-attr]
-        except (TypeError, ValueError):
-            raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
-        if len(values) != n_hidden:
-            raise ValueError(f"dropout needs {n_hidden} rates (one per hidden layer), got {len(values)}")
-    for r in values:
-        if not (0.0 <= r < 1.0):
-            raise ValueError(f"dropout rates must be in [0, 1), got {r!r}")
-    return values
+        return [float(rates)] * n_hidden
+    try:
+        return [float(r) for r in rates]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
 
 
-def _check_labels(Y: NDArray, n_out: int) -> None:
-    """1-D class labels: integers in [0, n_out)."""
+def _check_labels(Y: NDArray) -> None:
+    """1-D class labels must be integers (their range is the core's rule)."""
     if not np.issubdtype(Y.dtype, np.integer):
         raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
-    if Y.size and (Y.min() < 0 or Y.max() >= n_out):
-        bad = Y.min() if Y.min() < 0 else Y.max()
-        raise ValueError(f"Y contains label {bad}; labels must be in [0, {n_out}) for {n_out} outputs")
 
 
 def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
@@ -187,7 +165,7 @@ def as_target(net: "Network", Y: ArrayLike, n: int) -> NDArray:
     if Y.ndim == 1 and not labels and n_out != 1:
         raise ValueError(f"Y must have shape (n_samples, {n_out}) for loss={net.loss!r}, got {Y.shape}")
     if Y.ndim == 1 and labels:
-        _check_labels(Y, n_out)
+        _check_labels(Y)
         return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
     if Y.ndim == 1 and n_out == 1:
         Y = Y.reshape(-1, 1)  # a view: one output per sample
@@ -207,9 +185,7 @@ def as_sample_weight(net: "Network", sample_weight: Optional[ArrayLike], n: int)
         raise TypeError("sample_weight must be a 1-D array of numbers") from None
     if w.shape != (n,):
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ValueError("sample_weight must be finite, >= 0, with a positive sum")
-    return w
+    return w  # finite (the extension's scan), >= 0 with a positive sum (the core's rule)
 
 
 def _rows(X: NDArray) -> int:
@@ -668,10 +644,11 @@ def build_uninitialised(net: Network, sizes: Any, activations: Any, loss: Any, d
 
 
 def check_data(net: Network, X: NDArray, Y: NDArray, x_name: str = "X", y_name: str = "Y", *,
-               check_finite: bool = True) -> None:
-    """Package-internal: the extension's checks of a data set (shapes, dtypes, layout, finiteness, labels),
-    without computing anything; ``x_name`` and ``y_name`` name X and Y in the messages."""
-    net._net.check(X, Y, x_name, y_name, check_finite=check_finite)
+               check_finite: bool = True, sample_weight: Optional[NDArray] = None) -> None:
+    """Package-internal: the extension's and the core's checks of a data set (shapes, dtypes, layout,
+    finiteness, labels, sample weights), without computing anything; ``x_name`` and ``y_name`` name X and
+    Y in the messages."""
+    net._net.check(X, Y, x_name, y_name, check_finite=check_finite, sample_weight=sample_weight)
 
 
 def train_epoch(net: Network, optimizer_handle: Any, X: NDArray, Y: NDArray, sample_weight: Optional[NDArray],

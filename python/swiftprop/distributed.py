@@ -72,7 +72,7 @@ class LocalEpochs:
               check_finite: bool) -> None:
         """Check X and Y (shapes, dtypes, labels, and NaN/Inf unless ``check_finite`` is False)."""
         # every argument is checked before anything changes
-        check_data(net, data.X, data.Y, check_finite=check_finite)
+        check_data(net, data.X, data.Y, check_finite=check_finite, sample_weight=data.sample_weight)
 
     def run_epoch(self, net: "Network", optimizer: "Optimizer", epoch: int, data: EpochData,
                   history: "History") -> None:
