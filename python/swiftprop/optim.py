@@ -245,7 +245,13 @@ def restore(net: Any, saved: dict) -> Optimizer:
         kwargs["betas"] = tuple(kwargs["betas"])
     opt = cls(net, **kwargs)
     opt._opt.state[...] = state
-    opt._opt.t = int(saved["t"])
+    t = saved["t"]
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+        raise ValueError(f"the optimizer's step count must be an int, got {t!r}")
+    try:
+        opt._opt.t = int(t)  # its range is the core's rule
+    except OverflowError:
+        raise ValueError(f"the optimizer's step count {t} is out of range") from None
     return opt
 
 
