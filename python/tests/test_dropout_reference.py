@@ -223,8 +223,9 @@ def test_dropout_rate_and_inverted_scaling_statistics(p, dtype):
     assert abs(y_train - y_infer) <= bound, f"training output {y_train:.5f}, inference {y_infer:.5f}"
 
 
-def test_dropout_masks_differ_between_units_rows_and_epochs():
-    """Successive draws are not one mask repeated: two epochs (reseeded from fit's rng) and two seeds."""
+def test_dropout_masks_follow_the_fit_seed():
+    """The same fit seed gives the same mask; another seed an independent one (not the same mask, and
+    not a correlated one)."""
     a, _, _ = _masks_through_the_gradient(0.5, F64, seed=1)
     b, _, _ = _masks_through_the_gradient(0.5, F64, seed=2)
     c, _, _ = _masks_through_the_gradient(0.5, F64, seed=1)
