@@ -862,3 +862,153 @@ def train_epoch(
         step_fn([a for i in range(L) for a in (W[i], B[i])], grads)
         loss_sum += cost * rows
     return loss_sum / n
+
+
+# ---------------------------------------------------------------------------
+# Dropout: the masks' generator and the forward/backward pass with given masks
+# ---------------------------------------------------------------------------
+#
+# Inverted dropout on hidden layer ``i`` while training: the next layer reads
+# ``S_out[i] * mask[i]`` instead of ``S_out[i]``, where each entry of ``mask[i]``
+# is 0 with probability ``p_i`` and ``1/(1 − p_i)`` otherwise, so that
+# ``E[S_out[i] * mask[i]] = S_out[i]`` and inference needs no rescaling.  The
+# backward pass multiplies ``d cost / d(dropped S_out[i])`` by the same mask.
+
+__all__ += ["SplitMix64", "dropout_masks", "backward_dropout"]
+
+_SPLITMIX_GAMMA = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """The SplitMix64 generator (Steele, Lea & Flood 2014), as swiftprop's core draws dropout masks.
+
+    ``state`` is advanced by the golden-ratio increment ``0x9E3779B97F4A7C15`` before each draw and
+    the draw is the mixed state::
+
+        z = state;  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+                    z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+                    return z ^ (z >> 31)                          (all mod 2**64)
+
+    :meth:`uniform` turns a draw into a double in ``[0, 1)`` from its top 53 bits,
+    ``(next >> 11) * 2**-53``.  Vectorised: ``count`` draws at once, in order.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.state = int(seed) & _MASK64
+
+    def next_uint64(self, count: int) -> np.ndarray:
+        """The next ``count`` outputs, as a uint64 array."""
+        k = np.arange(1, count + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):  # every product and sum is meant mod 2**64
+            z = np.uint64(self.state) + k * np.uint64(_SPLITMIX_GAMMA)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+        self.state = (self.state + count * _SPLITMIX_GAMMA) & _MASK64
+        return z
+
+    def uniform(self, count: int) -> np.ndarray:
+        """The next ``count`` doubles in ``[0, 1)``: ``(next >> 11) * 2**-53``."""
+        return (self.next_uint64(count) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def dropout_masks(
+    rng: SplitMix64,
+    rates: Sequence[float],
+    widths: Sequence[int],
+    rows: int,
+    dtype: np.dtype | type = np.float64,
+    rows_per_block: int | None = None,
+) -> list:
+    """The masks of one training pass over a batch of ``rows`` samples, drawn from ``rng``.
+
+    Parameters
+    ----------
+    rng : SplitMix64
+        The generator; advanced past the draws.
+    rates : sequence of float
+        Dropout rate ``p_i`` of each hidden layer (``len(widths)`` entries, each in [0, 1)).
+    widths : sequence of int
+        Width of each hidden layer (``sizes[1:-1]``).
+    rows : int
+        Samples in the batch.
+    dtype : dtype, optional
+        dtype of the masks (the network's).
+    rows_per_block : int, optional
+        The pass runs over blocks of this many rows (the last one shorter); the masks are drawn block
+        by block, and within a block layer by layer in forward order, each as ``block_rows × width``
+        uniforms in row-major order.  None: one block.
+
+    Returns
+    -------
+    list
+        Per hidden layer, None when ``p_i == 0`` (no draws), else a ``(rows, width)`` array with
+        entries 0 where the uniform is ``< p_i`` and ``1/(1 − p_i)`` (rounded once to `dtype`)
+        elsewhere.
+    """
+    if len(rates) != len(widths):
+        raise ValueError(f"got {len(rates)} rates for {len(widths)} hidden layers")
+    dt = np.dtype(dtype)
+    block = rows if rows_per_block is None else int(rows_per_block)
+    masks = [None if p == 0 else np.empty((rows, w), dtype=dt) for p, w in zip(rates, widths)]
+    for start in range(0, rows, max(block, 1)):
+        b = min(block, rows - start)
+        for p, w, m in zip(rates, widths, masks):
+            if m is None:
+                continue
+            u = rng.uniform(b * w).reshape(b, w)
+            m[start:start + b] = np.where(u < p, dt.type(0), dt.type(1.0 / (1.0 - p)))
+    return masks
+
+
+def backward_dropout(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    loss: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    masks: Sequence,
+    sample_weight: np.ndarray | None = None,
+) -> Trace:
+    """:func:`backward` of a training pass with dropout masks on the hidden layers' outputs.
+
+    ``masks[i]`` (None: no dropout) multiplies ``S_out[i]`` where layer ``i+1`` reads it::
+
+        S_in[i+1]  = (S_out[i] * masks[i]) @ W[i+1].T + B[i+1]
+        deltas[i]  = ((deltas[i+1] @ W[i+1]) * masks[i]) ⊙ f_i'(S_in[i])
+        dW[i+1]    = deltas[i+1].T @ (S_out[i] * masks[i])
+
+    ``S_out`` in the returned :class:`Trace` are the activations before the masks.
+    """
+    _check_loss(loss)
+    X = np.asarray(X)
+    L = len(weights)
+    masks = list(masks) + [None] * (L - 1 - len(masks))
+    if len(masks) != L - 1:
+        raise ValueError(f"got {len(masks)} masks for {L - 1} hidden layers")
+    S_in: list[np.ndarray] = []
+    S_out: list[np.ndarray] = []
+    inputs: list[np.ndarray] = []
+    prev = X
+    for i in range(L):
+        inputs.append(prev)
+        S_in.append(prev @ np.asarray(weights[i]).T + np.asarray(biases[i]))
+        S_out.append(activation_forward(activations[i], S_in[i]))
+        prev = S_out[i] if i == L - 1 or masks[i] is None else S_out[i] * masks[i]
+    deltas: list[np.ndarray] = [np.empty(0)] * L
+    if sample_weight is None:
+        cost = loss_forward(loss, S_in[L - 1], S_out[L - 1], Y)
+        deltas[L - 1] = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y)
+    else:
+        cost, deltas[L - 1] = _weighted_last_layer(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y,
+                                                   np.asarray(sample_weight))
+    for i in range(L - 2, -1, -1):
+        back = deltas[i + 1] @ np.asarray(weights[i + 1])
+        if masks[i] is not None:
+            back = back * masks[i]
+        deltas[i] = activation_backward(activations[i], back, S_in[i], S_out[i])
+    dW = [deltas[i].T @ inputs[i] for i in range(L)]
+    dB = [deltas[i].sum(axis=0) for i in range(L)]
+    return Trace(S_in=S_in, S_out=S_out, deltas=deltas, dW=dW, dB=dB, loss=cost)

@@ -2,7 +2,10 @@
 
 Through jupyter_client a kernel of this interpreter is started; a cell starts a fit that would run for
 minutes; ~0.5 s after the cell started executing the kernel is interrupted (SIGINT, as Jupyter does). The
-execute reply must be a KeyboardInterrupt within ~2 s. A second cell in the same kernel then checks that
+execute reply must be a KeyboardInterrupt, and fit must have stopped within one epoch's steps of the
+interrupt: a thread in the kernel records the step count (opt.t) as training goes, so where fit stopped is
+compared with where it was when the signal was sent (events, not a wall-clock deadline; the latencies are
+printed). A second cell in the same kernel then checks that
 the network stayed consistent: finite parameters, a working forward pass, ``opt.t`` equal to the number
 of steps whose updates are in the parameters (the run is reproduced step for step on a fresh network and
 must match bit for bit), and a new short fit that works.
@@ -25,7 +28,7 @@ from jupyter_client.manager import KernelManager  # noqa: E402
 STARTUP_TIMEOUT = 120      # s for the kernel to become ready
 CELL_TIMEOUT = 120         # s for an ordinary cell
 WAIT_AFTER_START = 0.5     # s between the start of the long cell and the interrupt
-INTERRUPT_DEADLINE = 2.0   # s from the interrupt to the KeyboardInterrupt reply
+STEPS_PER_EPOCH = 2048 // 32  # NB of SETUP below: N // BS
 
 # 2048 samples, batches of 32 (64 steps per epoch), a 64-128-128-10 tanh network: a step takes about
 # 1 ms on one core (up to ~50 ms measured when its BLAS threads compete for an overloaded machine);
@@ -52,19 +55,39 @@ net, opt = make()
 # on a loaded machine): one error first, so that the measured latency is the interrupt's
 WARM_UP = 'raise RuntimeError("warm-up of the traceback formatting")'
 
-# T_CAUGHT: when the KeyboardInterrupt reached Python in the kernel (the error still propagates)
+# T_CAUGHT: when the KeyboardInterrupt reached Python in the kernel (the error still propagates).
+# STEPS: (wall time, opt.t) each time the step count changed, sampled every ~1 ms by a thread of the kernel
+# (opt.t is readable while fit trains with the GIL released).
 LONG_FIT = """
+import threading
+STEPS = []
+_sampling_done = threading.Event()
+
+def _sample_steps():
+    last = -1
+    while not _sampling_done.is_set():
+        t = opt.t
+        if t != last:
+            STEPS.append((time.time(), t))
+            last = t
+        _sampling_done.wait(0.001)
+
+threading.Thread(target=_sample_steps, daemon=True).start()
 print("fit starting", flush=True)
 try:
     net.fit(X, y, epochs=EPOCHS, batch_size=BS, optimizer=opt, shuffle=False)
 except KeyboardInterrupt:
     T_CAUGHT = time.time()
     raise
+finally:
+    _sampling_done.set()
 """
 
+# WALL_INTERRUPT (when the test sent the signal) is defined in front of this cell by the test
 CHECK = """
 k = opt.t
-res = {"t_caught": T_CAUGHT, "steps": k, "finite": bool(np.isfinite(net.params).all()
+before = [t for w, t in STEPS if w <= WALL_INTERRUPT]
+res = {"t_caught": T_CAUGHT, "steps": k, "steps_at_interrupt": before[-1] if before else 0, "finite": bool(np.isfinite(net.params).all()
                                                     and all(np.isfinite(v).all() for v in opt.state.values()))}
 out = net.forward(X[:100])
 res["forward_ok"] = bool(out.shape == (100, SIZES[-1]) and np.isfinite(out).all()
@@ -160,17 +183,16 @@ def test_interrupt_long_fit_in_kernel(python_kernel: str, tmp_path: Path):
         time.sleep(WAIT_AFTER_START)
         t_interrupt, wall_interrupt = time.monotonic(), time.time()
         km.interrupt_kernel()
-        # generous wait for the reply, so that a slow reply fails on the latency assert with its value
+        # a generous wait for the reply: a guard against a hang, not a speed requirement
         reply = _shell_reply(kc, msg_id, t_interrupt + 30)["content"]
         latency = time.monotonic() - t_interrupt
         _iopub_until(kc, msg_id, time.monotonic() + CELL_TIMEOUT, _is_idle)
 
         assert reply["status"] == "error", f"the long fit was not interrupted: {reply}"
         assert reply["ename"] == "KeyboardInterrupt", f"{reply['ename']}: {reply['evalue']}"
-        assert latency < INTERRUPT_DEADLINE, f"KeyboardInterrupt took {latency:.2f} s after the interrupt"
 
         # the same kernel: the network is consistent and trains again
-        reply, out = _run(kc, CHECK)
+        reply, out = _run(kc, f"WALL_INTERRUPT = {wall_interrupt!r}\n" + CHECK)
         assert reply["status"] == "ok", f"check cell failed: {reply.get('ename')}: {reply.get('evalue')}\n{out}"
         line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
         res = json.loads(line[len("RESULT "):])
@@ -178,9 +200,13 @@ def test_interrupt_long_fit_in_kernel(python_kernel: str, tmp_path: Path):
         print(f"KeyboardInterrupt raised in the kernel {in_kernel:.3f} s after the interrupt, "
               f"execute reply after {latency:.3f} s; {res['steps']} steps done")
         print(res)
-        # swiftprop's share of the latency: fit returns within a fraction of a second
-        assert in_kernel < 1.0, f"fit took {in_kernel:.2f} s to raise KeyboardInterrupt"
+        # where fit stopped: at most the rest of the epoch running when the signal came (the core checks
+        # for signals between chunks of steps, and fit between epochs), not any later
         assert res["steps"] > 0, "no training step completed before the interrupt"
+        after = res["steps"] - res["steps_at_interrupt"]
+        assert 0 <= after <= STEPS_PER_EPOCH, (
+            f"fit stopped at step {res['steps']}, {after} steps after the interrupt (at step "
+            f"{res['steps_at_interrupt']}); an epoch has {STEPS_PER_EPOCH}")
         assert res["steps"] < 20_000 * 64, "the fit ran to completion"
         assert res["finite"]
         assert res["forward_ok"]
