@@ -83,11 +83,18 @@ class Optimizer:
         self._opt.t = 0
 
     def __getstate__(self) -> dict:
-        return {"network": self._network, "saved": save_state(self)}
+        # the network pickles its own optimizer's state too: whether that one is this one is recorded,
+        # so that unpickling gives one optimizer, not two copies of the same state
+        return {"network": self._network, "saved": save_state(self),
+                "is_network_optimizer": self._network.optimizer is self}
 
     def __setstate__(self, state: dict) -> None:
-        restored = restore(state["network"], state["saved"])
-        self.__dict__.update(restored.__dict__)
+        net = state["network"]
+        if state.get("is_network_optimizer") and net.optimizer is not None:
+            self.__dict__.update(net.optimizer.__dict__)  # the network restored this very optimizer
+            net.optimizer = self
+        else:
+            self.__dict__.update(restore(net, state["saved"]).__dict__)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())

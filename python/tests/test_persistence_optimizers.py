@@ -131,10 +131,13 @@ def test_round_trip_without_it_continuing_differs(opt_name):
     assert not np.array_equal(net.params, twin.params)
 
 
-@pytest.mark.xfail(strict=True, reason="an optimizer unpickled alone comes with its network, whose own pickled "
-                   "optimizer is restored as a second, separate Optimizer: net.optimizer is not the unpickled "
-                   "one, so fit() without optimizer= continues from the other copy of the state")
 def test_unpickled_optimizer_is_its_networks_optimizer():
     net, opt, X, y = _trained("adam", np.float64)
     bopt = pickle.loads(pickle.dumps(opt))
     assert bopt.network.optimizer is bopt
+    assert bopt.t == opt.t and all(np.array_equal(bopt.state[k], opt.state[k]) for k in opt.state)
+    # an optimizer that is not its network's comes back beside the network's own, as a separate one
+    other = SGD(net, lr=0.1, momentum=0.5)
+    bother = pickle.loads(pickle.dumps(other))
+    assert bother.network.optimizer is not bother and type(bother.network.optimizer) is type(opt)
+    assert bother.momentum == 0.5
