@@ -5,8 +5,8 @@
     python scripts/mutate.py --only fwd-block label-range
 
 Each mutation is a small source edit (an exact snippet replaced by another) in a temporary copy of the
-working tree. The copy is built once with the extension in place (``setup.py build_ext --inplace``), then
-for each mutation: edit, rebuild what changed (Swift or C: the extension; Python: nothing), run the
+working tree, installed into a folder of its own that PYTHONPATH puts first; for each mutation: edit,
+reinstall the copy (SwiftPM rebuilds only what changed), run the
 mutation's own test files first, then, if they all pass, the whole Python suite, then (for Swift edits)
 ``swift test``; revert. A mutation is *caught* when some test fails (or the run times out); a *survivor*
 passed everything and is printed for a person to explain. Not run in CI: it takes an hour or more.
@@ -153,7 +153,11 @@ def _run(cmd: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int, str
 
 
 def _build(tree: Path, env: dict) -> None:
-    code, out = _run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], tree, env, 1800)
+    """Install the copy into its own folder (pip's isolated build; SwiftPM rebuilds incrementally in the
+    copy's .build), which PYTHONPATH puts ahead of any installed swiftprop."""
+    site = Path(env["PYTHONPATH"])
+    code, out = _run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                      "--no-deps", "--upgrade", "--target", str(site), str(tree)], tree, env, 1800)
     if code != 0:
         raise RuntimeError(f"build failed:\n{out[-3000:]}")
 
@@ -213,7 +217,7 @@ def main() -> int:
         if (ROOT / f).is_file():
             (tree / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, tree / f)
-    env = dict(os.environ, PYTHONPATH=str(tree / "python"), PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONPATH=str(work / "site"), PYTHONDONTWRITEBYTECODE="1")
     print(f"building the copy in {tree} ...", flush=True)
     _build(tree, env)
     rows = []
@@ -224,8 +228,7 @@ def main() -> int:
             path.write_text(original.replace(m.old, m.new, 1))
             start = time.perf_counter()
             try:
-                if not m.file.endswith(".py"):
-                    _build(tree, env)
+                _build(tree, env)
                 verdict, by = _test(m, tree, env)
             except RuntimeError as e:
                 verdict, by = "caught", f"build fails ({str(e).splitlines()[1][:80] if len(str(e).splitlines()) > 1 else e})"
@@ -233,8 +236,6 @@ def main() -> int:
                 path.write_text(original)
             rows.append((m, verdict, by, time.perf_counter() - start))
             print(f"{m.name:24} {verdict:9} {by}  ({rows[-1][3]:.0f} s)", flush=True)
-        if any(not m.file.endswith(".py") for m in chosen):
-            _build(tree, env)  # leave the copy as the sources are
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
