@@ -93,8 +93,6 @@ class _BaseMLP(BaseEstimator):
     _schedule: str
     _lr_init: float
     _power_t: float
-    coefs_: list[NDArray]
-    intercepts_: list[NDArray]
     loss_: float
     loss_curve_: list[float]
     best_loss_: Optional[float]
@@ -132,7 +130,7 @@ class _BaseMLP(BaseEstimator):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
         max_fun: int = 15000,
         dtype: Optional[DTypeLike] = None,
         dropout: Union[float, Sequence[float]] = 0.0,

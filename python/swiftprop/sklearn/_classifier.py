@@ -112,7 +112,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
         max_fun: int = 15000,
         dtype: Optional[DTypeLike] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
