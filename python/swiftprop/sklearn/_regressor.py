@@ -20,8 +20,9 @@ __all__ = ["MLPRegressor"]
 
 @functools.lru_cache(maxsize=None)
 def _output_activation(loss: str) -> str:
-    """The output activation the network pairs with ``loss`` (for 'poisson', the exponential)."""
-    return Network([1, 1], "identity", loss, seed=0).activations[-1]
+    """The output activation the network pairs with ``loss`` (for 'poisson', the exponential), asked of
+    the network itself: given one name for the hidden layers, it appends the loss's output activation."""
+    return Network([1, 1, 1], "identity", loss, seed=0).activations[-1]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
