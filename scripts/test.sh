@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install swiftprop with everything its tests need, then run every test: the Swift core's (swift test),
-# the type check, the benchmark's smoke mode, the Python suite (pytest) and the wheel/sdist check.
+# the type check, the benchmark's smoke mode, the Python suite (pytest), scikit-learn's own MLP tests run
+# against swiftprop's estimators, and the wheel/sdist check.
 # This is the README's test command and what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +20,6 @@ swift test $("$PY" scripts/blas_flags.py)
 "$PY" -m mypy python/swiftprop
 "$PY" benchmarks/run.py --quick
 "$PY" -m pytest python/tests
+# scikit-learn's own test_mlp.py against swiftprop's estimators (named exceptions printed, then pytest's summary)
+"$PY" scripts/sklearn_mlp_tests.py
 PYTHON="$PY" bash scripts/check_wheel.sh

@@ -65,7 +65,8 @@ def weights(net: Any, axes: Optional[Any] = None) -> Any:
 
     Parameters
     ----------
-    net : Network
+    net : Network, or a fitted MLPClassifier / MLPRegressor
+        An estimator is drawn through its fitted network, ``network_``.
     axes : array of matplotlib Axes of shape (2, n_layers), optional
 
     Returns
@@ -73,6 +74,10 @@ def weights(net: Any, axes: Optional[Any] = None) -> Any:
     numpy.ndarray of matplotlib.axes.Axes, shape (2, n_layers)
         Row 0: weights, row 1: gradients.
     """
+    net = getattr(net, "network_", net)  # a fitted estimator: its Network
+    if not hasattr(net, "weight_grads"):
+        raise TypeError("net must be a swiftprop Network or a fitted estimator with network_, got "
+                        f"{type(net).__name__}")
     plt = _pyplot()
     n = net.n_layers
     if axes is None:

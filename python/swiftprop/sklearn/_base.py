@@ -2,6 +2,8 @@
 :meth:`swiftprop.Network.fit`, early stopping, L-BFGS, pickling, and the shared parts of their docstrings."""
 from __future__ import annotations
 
+import functools
+import operator
 import warnings
 from typing import Any, ClassVar, Optional, Sequence, Union
 
@@ -20,6 +22,62 @@ from ._params import BASE_CONSTRAINTS, STOCHASTIC, Constraint, validate_params
 __all__: list[str] = []
 
 
+@functools.lru_cache(maxsize=None)
+def network_takes_sparse() -> bool:
+    """Whether :class:`swiftprop.Network` takes ``scipy.sparse`` CSR input (feature-detected once, on a
+    1×1 network, so the estimators accept sparse X exactly when the core does)."""
+    try:
+        import scipy.sparse
+    except ImportError:  # pragma: no cover - scipy is a dependency of scikit-learn
+        return False
+    try:
+        Network([1, 1], "identity", "mse", seed=0).forward(scipy.sparse.csr_matrix(np.ones((1, 1))))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _require_sparse_support(X: Any) -> None:
+    """A clear TypeError for sparse X when this build's Network takes dense arrays only."""
+    if hasattr(X, "tocsr") and not network_takes_sparse():
+        raise TypeError("Sparse data was passed for X, but this swiftprop build's Network takes dense "
+                        "arrays only; use X.toarray() to convert it to a dense numpy array")
+
+
+class _LayerViews(list):
+    """``coefs_`` / ``intercepts_`` of a fitted estimator: a list of zero-copy views of the network's
+    layers. Writing into an array changes the model; assigning an item (``coefs_[i] = a``) copies ``a``
+    into layer i (same shape), as assigning a list to the attribute copies every layer."""
+
+    def __init__(self, views: list, name: str) -> None:
+        super().__init__(views)
+        self._name = name
+
+    def __setitem__(self, index: Any, value: Any) -> None:  # type: ignore[override]
+        if isinstance(index, slice):
+            raise TypeError(f"assign {self._name}[i] one layer at a time, or the whole list to {self._name}")
+        i = operator.index(index)
+        i = i + len(self) if i < 0 else i
+        if not 0 <= i < len(self):
+            raise IndexError(f"{self._name} has {len(self)} layers, got index {index}")
+        np.copyto(self[i], _layer_array(self._name, i, value, self[i]))
+
+    def __reduce__(self) -> Any:
+        return (list, (list(self),))  # a copy or pickle is a plain list of arrays
+
+
+def _layer_array(name: str, i: int, value: Any, view: NDArray) -> NDArray:
+    """``value`` as a new array of layer i's shape and dtype, or a ValueError/TypeError naming the layer."""
+    try:
+        a = np.array(value, dtype=view.dtype)  # a copy: the source may alias the parameter buffer
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}[{i}] must be an array of numbers: {e}") from None
+    if a.shape != view.shape:
+        what = "(fan_in, fan_out)" if name == "coefs_" else "(fan_out,)"
+        raise ValueError(f"{name}[{i}] (layer {i + 1}) must have shape {view.shape} {what}, got {a.shape}")
+    return a
+
+
 class _BaseMLP(BaseEstimator):
     """Logic shared by :class:`MLPClassifier` and :class:`MLPRegressor` (not for direct use)."""
 
@@ -35,8 +93,6 @@ class _BaseMLP(BaseEstimator):
     _schedule: str
     _lr_init: float
     _power_t: float
-    coefs_: list[NDArray]
-    intercepts_: list[NDArray]
     loss_: float
     loss_curve_: list[float]
     best_loss_: Optional[float]
@@ -47,6 +103,8 @@ class _BaseMLP(BaseEstimator):
     n_layers_: int
     n_outputs_: int
     out_activation_: str
+    #: False, or why the current stochastic fit diverged (see _epoch)
+    _diverged: Union[bool, str] = False
 
     def __init__(
         self,
@@ -72,9 +130,9 @@ class _BaseMLP(BaseEstimator):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
         max_fun: int = 15000,
-        dtype: DTypeLike = np.float64,
+        dtype: Optional[DTypeLike] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -118,12 +176,13 @@ class _BaseMLP(BaseEstimator):
         """(output activation in swiftprop's names, loss) for the fitted target kind."""
         raise NotImplementedError
 
-    def _build_network(self, n_features: int, n_outputs: int, p: dict[str, Any],
+    def _build_network(self, n_features: int, n_outputs: int, p: dict[str, Any], dtype: np.dtype,
                        rs: np.random.RandomState) -> None:
         out_act, loss = self._output()
         sizes = [n_features, *p["hidden"], n_outputs]
-        net = Network(sizes, [*p["activations"], out_act], loss, dtype=p["dtype"], seed=0, dropout=p["dropout"])
+        net = Network(sizes, [*p["activations"], out_act], loss, dtype=dtype, seed=0, dropout=p["dropout"])
         _init_like_sklearn(net, p["activations"], self.activation, rs)
+        self.__dict__.pop("_assigned_layers", None)
         self._network = net
         self._optimizer = None
         self.n_outputs_ = n_outputs
@@ -131,13 +190,62 @@ class _BaseMLP(BaseEstimator):
         self.out_activation_ = {"sigmoid": "logistic"}.get(out_act, out_act)
         self.n_iter_ = 0
         self.t_ = 0
-        self._bind_views()
 
-    def _bind_views(self) -> None:
-        """coefs_ / intercepts_ as zero-copy views of the network's parameter buffer."""
-        net = self._network
-        self.coefs_ = [W.T for W in net.weights]  # (fan_in, fan_out), as scikit-learn's
-        self.intercepts_ = list(net.biases)
+    # ---- the fitted network and its layers ------------------------------------------------------
+
+    @property
+    def network_(self) -> Network:
+        """The fitted :class:`swiftprop.Network` (the estimator's model itself, not a copy): trace it,
+        plot it (:func:`swiftprop.plot.weights`) or save it; changing its parameters changes the
+        estimator's predictions."""
+        if "_network" not in self.__dict__:
+            raise AttributeError(f"This {type(self).__name__} instance is not fitted yet: network_ is set by fit")
+        return self._network
+
+    def _layers(self, name: str) -> list:
+        if "_network" in self.__dict__:
+            net = self._network
+            views = [W.T for W in net.weights] if name == "coefs_" else list(net.biases)
+            return _LayerViews(views, name)  # coefs_[i]: (fan_in, fan_out), as scikit-learn's
+        assigned = self.__dict__.get("_assigned_layers", {})
+        if name in assigned:
+            return assigned[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _set_layers(self, name: str, values: Any) -> None:
+        if "_network" not in self.__dict__:
+            # nothing to copy into yet (as scikit-learn, the attribute simply holds it; fit replaces it)
+            self.__dict__.setdefault("_assigned_layers", {})[name] = values
+            return
+        views = self._layers(name)
+        try:
+            values = list(values)
+        except TypeError:
+            raise TypeError(f"{name} must be a list of arrays, one per layer, got "
+                            f"{type(values).__name__}") from None
+        if len(values) != len(views):
+            raise ValueError(f"{name} must have {len(views)} arrays (one per layer), got {len(values)}")
+        arrays = [_layer_array(name, i, v, view) for i, (v, view) in enumerate(zip(values, views))]
+        for view, a in zip(views, arrays):  # every layer checked before any is written
+            np.copyto(view, a)
+
+    @property
+    def coefs_(self) -> list:
+        """``coefs_[i]`` (fan_in, fan_out): weights of layer i, zero-copy (transposed) views of the network."""
+        return self._layers("coefs_")
+
+    @coefs_.setter
+    def coefs_(self, values: Any) -> None:
+        self._set_layers("coefs_", values)
+
+    @property
+    def intercepts_(self) -> list:
+        """``intercepts_[i]`` (fan_out,): biases of layer i, zero-copy views of the network."""
+        return self._layers("intercepts_")
+
+    @intercepts_.setter
+    def intercepts_(self, values: Any) -> None:
+        self._set_layers("intercepts_", values)
 
     def _architecture_matches(self, p: dict[str, Any], n_outputs: int) -> None:
         """For warm_start / partial_fit: the parameters must still describe the fitted network."""
@@ -148,7 +256,7 @@ class _BaseMLP(BaseEstimator):
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} / activation={self.activation!r} differ "
                 f"from the fitted network ({list(net.sizes)}, {list(net.activations)}); warm_start and "
                 "partial_fit continue training that network, so set warm_start=False to start anew")
-        if net.dtype != p["dtype"]:
+        if p["dtype"] is not None and net.dtype != p["dtype"]:
             raise ValueError(f"dtype={np.dtype(p['dtype']).name} differs from the fitted network's "
                              f"{net.dtype.name}; set warm_start=False to start anew")
         if net.sizes[-1] != n_outputs:
@@ -158,11 +266,24 @@ class _BaseMLP(BaseEstimator):
 
     # ---- data -----------------------------------------------------------------------------------
 
-    def _validate_X(self, X: ArrayLike) -> NDArray:
-        """X for prediction: a C-contiguous array of the network's dtype (no copy when it is one)."""
+    def _validate_X(self, X: ArrayLike) -> Any:
+        """X for prediction: a C-contiguous array, or a CSR matrix/array, of the network's dtype (no copy
+        when it is one; other sparse formats are converted to CSR)."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=self._network.dtype, order="C",
-                             accept_sparse=False)
+        X = validate_data(self, X, reset=False, dtype=self._network.dtype, order="C", accept_sparse="csr")
+        _require_sparse_support(X)
+        return X
+
+    def _validate_Xy(self, X: ArrayLike, y: ArrayLike, first_pass: bool, dtype: Optional[np.dtype],
+                     **kwargs: Any) -> tuple[Any, Any]:
+        """X and y for fitting: X C-contiguous or CSR (other sparse formats converted once), of ``dtype``;
+        with ``dtype=None``, float32 X stays float32 and anything else becomes float64 (scikit-learn's
+        rule: the network's dtype then follows X)."""
+        want = dtype if dtype is not None else [np.float64, np.float32]
+        X, y = validate_data(self, X, y, reset=first_pass, dtype=want, order="C", accept_sparse="csr",
+                             **kwargs)
+        _require_sparse_support(X)
+        return X, y
 
     @staticmethod
     def _check_sample_weight(sample_weight: Any, n: int) -> Optional[NDArray]:
@@ -199,6 +320,7 @@ class _BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        # None: the network's dtype follows X's on a first pass (float32 or float64)
         dtype = p["dtype"] if first_pass else self._network.dtype
         X, Y, sw, strat = self._prepare(X, y, sample_weight, first_pass, incremental, dtype, classes)
         n_outputs = len(self.classes_) if Y.ndim == 1 else Y.shape[1]  # 1-D: multiclass int labels
@@ -207,7 +329,13 @@ class _BaseMLP(BaseEstimator):
             for stale in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
                           "_no_improvement_count", "loss_"):
                 self.__dict__.pop(stale, None)
-            self._build_network(X.shape[1], n_outputs, p, rs)
+            assigned = self.__dict__.get("_assigned_layers", {})
+            self._build_network(X.shape[1], n_outputs, p, X.dtype, rs)
+            if assigned and (self.warm_start or incremental):
+                # as scikit-learn: coefs_ / intercepts_ assigned before the first fit are where a warm
+                # start or partial_fit begins (copied into the new network; shapes checked)
+                for name, values in assigned.items():
+                    self._set_layers(name, values)
             self._best_params = self._network.params.copy()
         else:
             self._architecture_matches(p, n_outputs)
@@ -249,6 +377,16 @@ class _BaseMLP(BaseEstimator):
         self._power_t = float(self.power_t)
 
     def _validation_score(self, X: NDArray, Y: NDArray, sw: Optional[NDArray]) -> float:
+        """The score of the network on the validation split, NaN once the fit has diverged or when the
+        predictions are not finite (as scikit-learn's)."""
+        if self._diverged:
+            return float("nan")
+        out = self._network.forward(X)
+        if not np.isfinite(out).all():
+            return float("nan")
+        return self._score_outputs(out, Y, sw)
+
+    def _score_outputs(self, out: NDArray, Y: NDArray, sw: Optional[NDArray]) -> float:
         raise NotImplementedError
 
     def _report_loss(self, loss: float, penalty_per_sample: float) -> float:
@@ -282,15 +420,20 @@ class _BaseMLP(BaseEstimator):
         return int(np.clip(rows, 1, n))
 
     def _epoch(self, X: NDArray, Y: NDArray, fit_args: dict[str, Any], n_seen: int) -> None:
-        """One epoch of :meth:`swiftprop.Network.fit`; records its loss (scikit-learn's definition)."""
-        try:
-            # X, Y were validated (finite) once by fit
-            hist = self._network.fit(X, Y, epochs=1, check_finite=False, **fit_args)
-        except FloatingPointError as e:
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                f"values and need to be preprocessed. ({e})") from e
-        loss = self._report_loss(hist.loss[0], hist.penalty[0])
+        """One epoch of :meth:`swiftprop.Network.fit`; records its loss (scikit-learn's definition).
+
+        A diverging epoch (the network's FloatingPointError; its parameters stay those of the last finite
+        step) counts as scikit-learn's does with non-finite weights: the epoch and every later one record
+        a NaN loss (and, with early stopping, a NaN validation score) without training; the fit then
+        ends as scikit-learn's: restoring the best validated parameters, or raising ValueError."""
+        loss = float("nan")
+        if not self._diverged:
+            try:
+                # X, Y were validated (finite) once by fit
+                hist = self._network.fit(X, Y, epochs=1, check_finite=False, **fit_args)
+                loss = self._report_loss(hist.loss[0], hist.penalty[0])
+            except FloatingPointError as e:
+                self._diverged = str(e) or "non-finite loss"
         self.n_iter_ += 1
         self.t_ += n_seen
         self.loss_ = loss
@@ -336,6 +479,7 @@ class _BaseMLP(BaseEstimator):
         schedule = make_schedule(self._schedule, opt, lr_init=self._lr_init, power_t=self._power_t)
 
         self.n_iter_ = 0
+        self._diverged = False
         try:
             for _ in range(self.max_iter):
                 self._epoch(X_tr, Y_tr, fit_args, n_seen)
@@ -353,6 +497,10 @@ class _BaseMLP(BaseEstimator):
 
         if self.early_stopping:
             self._network.params[...] = self._best_params  # restore the best validated parameters
+        elif self._diverged:
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                f"values and need to be preprocessed. ({self._diverged})")
 
     def _update_no_improvement_count(self, X_val: Optional[NDArray], Y_val: Optional[NDArray],
                                      sw_val: Optional[NDArray]) -> None:
@@ -409,12 +557,11 @@ class _BaseMLP(BaseEstimator):
         in_network = state.pop("_optimizer_in_network", False)
         super().__setstate__(state)
         if "_network" in self.__dict__:
-            self._bind_views()
             self._optimizer = self._network.optimizer if in_network else None
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = network_takes_sparse()
         return tags
 
 
@@ -445,14 +592,18 @@ def _continue_without_curves(est: "_BaseMLP") -> None:
 
 def _early_stopping_split(X: NDArray, Y: NDArray, sw: Optional[NDArray], strat: Optional[NDArray],
                           rs: np.random.RandomState, validation_fraction: float) -> tuple:
-    """Validation split for early stopping (stratified for single-label classification)."""
+    """Validation split for early stopping (stratified for single-label classification).
+
+    ``strat``: None (no stratification), a 2-D boolean column (a binary target: stratified as scikit-learn
+    does, with its ValueError for a class of one member), or 1-D class indices (a multiclass target, which
+    scikit-learn does not stratify: stratified when every class has two members, else a plain split)."""
     arrays = [X, Y] + ([sw] if sw is not None else [])
     try:
         parts = train_test_split(*arrays, random_state=rs, test_size=validation_fraction, stratify=strat)
     except ValueError:
-        if strat is None:
+        if strat is None or strat.ndim == 2:
             raise
-        # too few members of some class to stratify: fall back to a plain random split
+        # too few members of some class to stratify a multiclass target: a plain random split
         parts = train_test_split(*arrays, random_state=rs, test_size=validation_fraction)
     X_tr, X_val, Y_tr, Y_val = parts[:4]
     sw_tr, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
@@ -603,15 +754,18 @@ _COMMON_PARAMS = """
         Adam's decay rate of the second-moment estimates.
     epsilon : float, default=1e-8
         Adam's numerical-stability constant.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or numpy.inf, default=10
         Number of epochs without improvement by ``tol`` tolerated before stopping (or, with the
-        'adaptive' schedule, lowering the learning rate).
+        'adaptive' schedule, lowering the learning rate); ``numpy.inf`` never stops early.
     max_fun : int, default=15000
         Maximum number of loss evaluations of 'lbfgs'.
-    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
-        Precision of the network: parameters, data and arithmetic. X is converted to a C-contiguous
-        array of this dtype (no copy when it already is one; with float32, float32 data is used in
-        place, never upcast).
+    dtype : {None, numpy.float64, numpy.float32} or their names, default=None
+        Precision of the network: parameters, data, arithmetic and predictions. None follows X, as
+        scikit-learn does: float32 X gives a float32 network (``coefs_``, ``intercepts_`` and
+        predictions in float32), any other X float64. An explicit dtype wins whatever X is. X is
+        converted to a C-contiguous array (or CSR matrix) of the network's dtype, with no copy when it
+        already is one; later calls (predict, warm start, partial_fit) convert X to the fitted
+        network's dtype.
     dropout : float or sequence of float, default=0.0
         Dropout rate of the hidden layers' outputs during training (one rate for all, or one per
         hidden layer), in [0, 1); inverted dropout, so prediction needs no rescaling. Needs a
@@ -633,9 +787,16 @@ _COMMON_ATTRS = """
         Number of training samples seen by the stochastic solver (0 for 'lbfgs').
     coefs_ : list of ndarray
         ``coefs_[i]`` (fan_in, fan_out): weights of layer i, a zero-copy (transposed) view of the
-        network's parameters. Writing into it changes the model; assigning a new list does not.
+        network's parameters: writing into it changes the model. Assigning a list of arrays of the
+        same shapes (or one array, ``coefs_[i] = a``) copies them into the network, which predict,
+        warm start and partial_fit then use; a wrong shape raises ValueError naming the layer.
     intercepts_ : list of ndarray
-        ``intercepts_[i]`` (fan_out,): biases of layer i, zero-copy views of the network's parameters.
+        ``intercepts_[i]`` (fan_out,): biases of layer i, zero-copy views of the network's parameters
+        (assigned as ``coefs_``).
+    network_ : swiftprop.Network
+        The fitted network itself (``coefs_`` and ``intercepts_`` are views of its parameters): for
+        :func:`swiftprop.plot.weights`, :meth:`~swiftprop.Network.trace` or
+        :meth:`~swiftprop.Network.save`.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

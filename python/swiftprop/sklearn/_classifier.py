@@ -67,8 +67,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     With ``solver='sgd'`` the velocity is kept in the form ``v ← μ·v + g``, ``p ← p − lr·v``
     (:class:`swiftprop.optim.SGD`); scikit-learn keeps ``v ← μ·v − lr·g``, ``p ← p + v``. Both give the
     same steps for a constant learning rate and differ slightly while the 'invscaling' or
-    'adaptive' schedules change it. Early stopping uses a stratified split for binary and
-    multiclass targets (scikit-learn stratifies binary targets only). Sparse X is not accepted.
+    'adaptive' schedules change it. Early stopping uses a stratified split for binary targets, as
+    scikit-learn does (so a class of one member raises its ValueError), and for multiclass targets
+    whose classes all have two members (scikit-learn does not stratify those; when a class has only
+    one, the split is a plain random one). A single-class y fits as in scikit-learn: one logistic
+    output trained towards 0, ``predict`` always returns that class and ``predict_proba`` has two
+    columns. Sparse X (CSR, CSC, COO; matrices or arrays) is converted to CSR once and read by the
+    network's first layer without densifying, when this build's :class:`~swiftprop.Network` takes
+    ``scipy.sparse`` input (else a TypeError says so).
 
     Examples
     --------
@@ -106,9 +112,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
         max_fun: int = 15000,
-        dtype: DTypeLike = np.float64,
+        dtype: Optional[DTypeLike] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
         class_weight: Union[dict, str, None] = None,
     ) -> None:
@@ -147,11 +153,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError(f"`y` has classes not in `classes`: {extra}")
             else:
                 cls = unique_labels(y)
-            if not multilabel and len(cls) < 2:
-                raise ValueError(f"MLPClassifier needs samples of at least 2 classes in the data, but the "
-                                 f"data contains only one class: {cls[0]!r}")
             self.classes_ = cls
-            self._target_kind = "multilabel" if multilabel else ("binary" if len(cls) == 2 else "multiclass")
+            # one class (as scikit-learn's LabelBinarizer): a binary model whose targets are all 0
+            self._target_kind = "multilabel" if multilabel else ("binary" if len(cls) <= 2 else "multiclass")
         else:
             was_multilabel = self._target_kind == "multilabel"
             if multilabel != was_multilabel:
@@ -200,8 +204,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return sw
 
     def _prepare(self, X, y, sample_weight, first_pass, incremental, dtype, classes=None):
-        X, y = validate_data(self, X, y, reset=first_pass, dtype=dtype, order="C", accept_sparse=False,
-                             multi_output=True)
+        X, y = self._validate_Xy(X, y, first_pass, dtype, multi_output=True)
+        dtype = X.dtype
         if hasattr(y, "toarray"):
             y = y.toarray()
         y = np.asarray(y)
@@ -223,13 +227,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             idx = np.searchsorted(self.classes_, y)
             if self._target_kind == "binary":
                 Y = np.ascontiguousarray((idx == 1).reshape(-1, 1), dtype=dtype)
+                strat = Y.astype(bool)  # scikit-learn's stratification: the binarized column
             else:
                 Y = idx.astype(np.int64)
-            strat = idx
+                strat = idx
         return X, Y, sw, strat
 
-    def _validation_score(self, X, Y, sw):
-        out = self._network.forward(X)
+    def _score_outputs(self, out, Y, sw):
         if self._target_kind == "multiclass":
             return float(accuracy_score(Y, out.argmax(axis=1), sample_weight=sw))
         if self._target_kind == "binary":
@@ -313,6 +317,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self._target_kind == "multiclass":
             return self.classes_[out.argmax(axis=1)]
         if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.repeat(self.classes_, len(out))
             return self.classes_[(out[:, 0] > 0.5).astype(np.intp)]
         return (out > 0.5).astype(int)
 

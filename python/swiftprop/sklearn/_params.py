@@ -11,10 +11,11 @@ from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 
+from .._network import LOSSES
 from .._validation import Interval, check_number, is_bool, is_int
 
 __all__ = ["BASE_CONSTRAINTS", "HIDDEN_ACTIVATIONS", "InvalidParameterError", "REGRESSOR_CONSTRAINTS",
-           "SCHEDULES", "SOLVERS", "STOCHASTIC", "validate_params"]
+           "REGRESSOR_LOSSES", "SCHEDULES", "SOLVERS", "STOCHASTIC", "validate_params"]
 
 #: Hidden-layer activations accepted by the estimators (scikit-learn's four, then ours).
 HIDDEN_ACTIVATIONS: tuple[str, ...] = (
@@ -74,6 +75,17 @@ class Int(Constraint):
     def check(self, name: str, value: Any, ctx: _Context) -> int:
         if not is_int(value) or not self.interval.contains(value):
             ctx.fail(name, self.interval.describe("an int"), value)
+        return int(value)
+
+
+class IntOrInf(Int):
+    """An int >= low, or numpy.inf / float('inf') (never reached: e.g. no stopping on a plateau)."""
+
+    def check(self, name: str, value: Any, ctx: _Context) -> Any:  # type: ignore[override]
+        if isinstance(value, (float, np.floating)) and value == np.inf:
+            return float(value)
+        if not is_int(value) or not self.interval.contains(value):
+            ctx.fail(name, self.interval.describe("an int") + " or numpy.inf", value)
         return int(value)
 
 
@@ -150,15 +162,18 @@ class HiddenActivations(Constraint):
 
 
 class FloatDtype(Constraint):
-    """numpy.float32 or numpy.float64; returns the np.dtype."""
+    """None (follow X's dtype), numpy.float32 or numpy.float64 (or their names); returns None or the
+    np.dtype."""
 
-    def check(self, name: str, value: Any, ctx: _Context) -> np.dtype:
+    def check(self, name: str, value: Any, ctx: _Context) -> Any:
+        if value is None:
+            return None
         try:
-            dt = np.dtype(value) if value is not None else None
+            dt = np.dtype(value)
         except TypeError:
             dt = None
         if dt is None or dt not in (np.float32, np.float64):
-            ctx.fail(name, "numpy.float32 or numpy.float64", value)
+            ctx.fail(name, "None, numpy.float32 or numpy.float64", value)
         return dt
 
 
@@ -212,14 +227,18 @@ BASE_CONSTRAINTS: dict[str, Constraint] = {
     "beta_1": Real(0.0, 1.0, high_open=True),
     "beta_2": Real(0.0, 1.0, high_open=True),
     "epsilon": Real(0.0, low_open=True),
-    "n_iter_no_change": Int(1),
+    "n_iter_no_change": IntOrInf(1),
     "max_fun": Int(1),
     "dtype": FloatDtype(),
     "dropout": DropoutRates(),
 }
 
+#: MLPRegressor's losses: 'poisson' needs a core with the poisson loss (exp output); feature-detected so
+#: that the estimator offers it as soon as :data:`swiftprop.LOSSES` has it.
+REGRESSOR_LOSSES: tuple[str, ...] = ("squared_error", "poisson") if "poisson" in LOSSES else ("squared_error",)
+
 #: MLPRegressor's: the base ones, then its loss.
-REGRESSOR_CONSTRAINTS: dict[str, Constraint] = {**BASE_CONSTRAINTS, "loss": Options(("squared_error",))}
+REGRESSOR_CONSTRAINTS: dict[str, Constraint] = {**BASE_CONSTRAINTS, "loss": Options(REGRESSOR_LOSSES)}
 
 
 def validate_params(est: Any, constraints: dict[str, Constraint]) -> dict[str, Any]:

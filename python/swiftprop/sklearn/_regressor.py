@@ -1,6 +1,7 @@
 """MLPRegressor: regression with one or several outputs (squared error, linear output layer)."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -10,23 +11,33 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from .._network import Network
 from ._base import _COMMON_ATTRS, _COMMON_PARAMS, _BaseMLP
 from ._params import REGRESSOR_CONSTRAINTS
 
 __all__ = ["MLPRegressor"]
 
 
+@functools.lru_cache(maxsize=None)
+def _output_activation(loss: str) -> str:
+    """The output activation the network pairs with ``loss`` (for 'poisson', the exponential), asked of
+    the network itself: given one name for the hidden layers, it appends the loss's output activation."""
+    return Network([1, 1, 1], "identity", loss, seed=0).activations[-1]
+
+
 class MLPRegressor(RegressorMixin, _BaseMLP):
     __doc__ = """Multi-layer perceptron regressor trained in swiftprop's Swift core.
 
     A drop-in for :class:`sklearn.neural_network.MLPRegressor`: same parameters, defaults and fitted
-    attributes, plus ``dtype`` and per-layer activations. The output layer is linear (identity) and
-    the loss the squared error; several outputs (2-D y) are supported.
+    attributes, plus ``dtype`` and per-layer activations. The output layer is linear (identity) with
+    the squared error, or exponential with ``loss='poisson'``; several outputs (2-D y) are supported.
 
     Parameters
     ----------""" + _COMMON_PARAMS + """
-    loss : {'squared_error'}, default='squared_error'
-        The loss. (scikit-learn's 'poisson' is not available.)
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        'squared_error': half the squared error, identity output. 'poisson': half the Poisson
+        deviance with an exponential output (a log link), for targets y >= 0, as scikit-learn's;
+        available when this build's core has the poisson loss (``'poisson' in swiftprop.LOSSES``).
 
     Attributes
     ----------""" + _COMMON_ATTRS + """
@@ -78,9 +89,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
         max_fun: int = 15000,
-        dtype: DTypeLike = np.float64,
+        dtype: Optional[DTypeLike] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         super().__init__(
@@ -94,16 +105,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.loss = loss
 
     def _output(self) -> tuple[str, str]:
+        if self.loss == "poisson":
+            return _output_activation("poisson"), "poisson"
         return "identity", "mse"
 
     def _report_loss(self, loss: float, penalty_per_sample: float) -> float:
+        if self.loss == "poisson":
+            return loss  # half Poisson deviance summed over outputs, as scikit-learn's
         # network: data = ½·Σ_outputs (mean over samples); scikit-learn: ½·mean over samples AND outputs
         k = self.n_outputs_
         return (loss - penalty_per_sample) / k + penalty_per_sample
 
     def _prepare(self, X, y, sample_weight, first_pass, incremental, dtype, classes=None):
-        X, y = validate_data(self, X, y, reset=first_pass, dtype=dtype, order="C", accept_sparse=False,
-                             multi_output=True, y_numeric=True)
+        X, y = self._validate_Xy(X, y, first_pass, dtype, multi_output=True, y_numeric=True)
+        dtype = X.dtype
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
@@ -113,8 +128,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         sw = self._check_sample_weight(sample_weight, X.shape[0])
         return X, Y, sw, None
 
-    def _validation_score(self, X, Y, sw):
-        return float(r2_score(Y, self._network.forward(X), sample_weight=sw))
+    def _score_outputs(self, out, Y, sw):
+        return float(r2_score(Y, out, sample_weight=sw))
 
     # ---- public API -----------------------------------------------------------------------------
 
