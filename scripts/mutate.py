@@ -131,10 +131,9 @@ MUTATIONS: list[Mutation] = [
       "    if (1 || !overlaps_buffers(self, a)) return 1;",
       "inputs viewing the network's own buffers accepted", "test_fuzz.py"),
     # ---- Python ---------------------------------------------------------------------------------------
-    M("load-unchecked", "python/swiftprop/_io.py",
-      "                _check_arrays(meta, {k: (m.shape, m.dtype) for k, m in members.items() if k != \"meta\"})",
-      "                pass",
-      "load no longer compares the stored arrays with the metadata before building", "test_load_fuzz.py"),
+    M("load-unchecked", "python/swiftprop/_io.py", "        if shape != want[name] or dt != np.dtype(dtype):",
+      "        if False:", "load and unpickling no longer compare the stored arrays with the metadata before "
+      "building", "test_persistence.py"),  # (test_load_fuzz.py would then allocate gigabytes)
 ]
 
 
