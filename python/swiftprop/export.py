@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import onnx
     import torch
 
-__all__ = ["ONNX_ACTIVATIONS", "TORCH_ACTIVATIONS", "ONNX_OPSET", "to_onnx", "to_torch", "from_torch"]
+__all__ = ["ONNX_ACTIVATIONS", "TORCH_ACTIVATIONS", "ONNX_OPSET", "to_onnx", "to_torch", "from_torch", "exp_module"]
 
 #: The ONNX opset of the models :func:`to_onnx` writes (every operator used exists since opset 13).
 ONNX_OPSET = 17
@@ -131,10 +131,10 @@ def _unary(op_type: str, **attrs: Any) -> Callable[[GraphBuilder, str, str], str
     return emit
 
 
-#: How each activation is written in ONNX, by name. Operators whose float64 kernels are missing from
-#: common runtimes (Elu, LeakyRelu, Softplus, Gelu), or that lose relative accuracy in a tail (Sigmoid,
-#: Softplus), are composed from elementary ones.
-ONNX_ACTIVATIONS: dict[str, Callable[[GraphBuilder, str, str], str]] = {
+# How each activation is written in ONNX, by name. Operators whose float64 kernels are missing from
+# common runtimes (Elu, LeakyRelu, Softplus, Gelu), or that lose relative accuracy in a tail (Sigmoid,
+# Softplus), are composed from elementary ones.
+_ONNX_EMITTERS: dict[str, Callable[[GraphBuilder, str, str], str]] = {
     "identity": _unary("Identity"),
     "sigmoid": _sigmoid,
     "tanh": _unary("Tanh"),
@@ -146,9 +146,11 @@ ONNX_ACTIVATIONS: dict[str, Callable[[GraphBuilder, str, str], str]] = {
     "softmax": _unary("Softmax", axis=1),  # the rows of a 2-D batch, in every opset
     "exp": _unary("Exp"),
 }
+#: Activation names that :func:`to_onnx` writes (gelu in its tanh form; exp for a Poisson output).
+ONNX_ACTIVATIONS: tuple[str, ...] = tuple(_ONNX_EMITTERS)
 
 
-def _check_exportable(activations: Sequence[str], table: dict, what: str) -> None:
+def _check_exportable(activations: Sequence[str], table: Sequence[str], what: str) -> None:
     for i, a in enumerate(activations):
         if a not in table:
             raise ValueError(f"layer {i}: activation {a!r} cannot be exported to {what}; "
@@ -165,7 +167,7 @@ def emit_layers(g: GraphBuilder, x: str, weights: Sequence[NDArray], biases: Seq
     h = x
     for i, (W, B, f) in enumerate(zip(weights, biases, activations)):
         z = g.op("Gemm", [h, g.const(f"W{i}", W), g.const(f"B{i}", B)], f"S_in{i}", transB=1)
-        h = ONNX_ACTIVATIONS[f](g, z, f"S_out{i}")
+        h = _ONNX_EMITTERS[f](g, z, f"S_out{i}")
     return h
 
 
@@ -221,10 +223,12 @@ def exp_module() -> type:
     if _EXP_MODULE is None:
         torch = _torch()
 
-        class Exp(torch.nn.Module):
+        base: Any = torch.nn.Module
+
+        class Exp(base):  # type: ignore[misc, valid-type]
             """Element-wise exponential (the output of swiftprop's ``exp`` activation)."""
 
-            def forward(self, z: "torch.Tensor") -> "torch.Tensor":
+            def forward(self, z: Any) -> Any:
                 return torch.exp(z)
 
         Exp.__module__ = __name__
@@ -259,7 +263,7 @@ def to_torch(net: Network) -> "torch.nn.Sequential":
     See :meth:`swiftprop.Network.to_torch`.
     """
     torch = _torch()
-    _check_exportable(net.activations, dict.fromkeys(TORCH_ACTIVATIONS), "PyTorch")
+    _check_exportable(net.activations, TORCH_ACTIVATIONS, "PyTorch")
     make = _torch_activation_factories()
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     mods: list[Any] = []
