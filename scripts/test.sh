@@ -26,5 +26,7 @@ fi
 swift test $("$PY" scripts/blas_flags.py)
 "$PY" -m mypy python/swiftprop
 "$PY" benchmarks/run.py --quick
+# the documentation site (warnings are errors), before pytest: test_docs_browser.py opens it in Chromium
+PYTHON="$PY" bash scripts/docs.sh
 "$PY" -m pytest python/tests
 PYTHON="$PY" bash scripts/check_wheel.sh
