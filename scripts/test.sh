@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-"$PY" -m pip install --quiet --disable-pip-version-check ".[test,onnx]"
+"$PY" -m pip install --quiet --disable-pip-version-check ".[test,onnx,docs]"
 # PyTorch for the export tests: the CPU wheel (about 40 s to install here; the default wheel from the index
 # pulls in CUDA libraries of several GB). Installed only when absent; without it the torch tests skip.
 if ! "$PY" -c "import torch" 2>/dev/null; then
