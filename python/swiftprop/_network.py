@@ -616,6 +616,68 @@ class Network:
 
         return _io.load(cls, path)
 
+    # ---- export (in swiftprop.export) ------------------------------------------------------------
+
+    def to_onnx(self, path: Union[str, os.PathLike, None] = None) -> Any:
+        """The network as an ONNX model (needs ``pip install "swiftprop[onnx]"``).
+
+        Input ``X`` of shape (batch, sizes[0]), output ``Y`` of shape (batch, sizes[-1]), in the
+        network's dtype, with a dynamic batch dimension; one ``Gemm`` per layer and its activation
+        (gelu in its tanh form). Opset :data:`swiftprop.export.ONNX_OPSET`.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Where to write the model as well.
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        from . import export
+
+        return export.to_onnx(self, path)
+
+    def to_torch(self) -> Any:
+        """The network as ``torch.nn.Sequential`` of ``Linear`` and activation modules, same weights
+        and dtype (needs ``pip install "swiftprop[torch]"``).
+
+        Returns
+        -------
+        torch.nn.Sequential
+        """
+        from . import export
+
+        return export.to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any, loss: Optional[str] = None) -> "Network":
+        """A network with the layers and weights of a ``torch.nn.Sequential``.
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential
+            ``Linear`` layers (float32 or float64), each followed by at most one activation module:
+            Identity, Sigmoid, Tanh, ReLU, LeakyReLU(0.01), ELU(1), Softplus(1), GELU(approximate="tanh"),
+            Softmax(dim=-1).
+        loss : str, optional
+            The loss; by default the one that goes with the output activation (softmax:
+            cross_entropy, sigmoid: binary_cross_entropy, otherwise mse).
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        ValueError
+            Naming the first module that is not supported, or shapes that do not chain; checked before
+            anything is allocated.
+        """
+        from . import export
+
+        return export.from_torch(module, loss)
+
     def __getstate__(self) -> dict:
         from . import _io
 

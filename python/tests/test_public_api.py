@@ -92,11 +92,13 @@ def listing() -> dict[str, Any]:
     """The public API of the installed swiftprop, as JSON-able data."""
     pytest.importorskip("sklearn")
     import swiftprop
+    import swiftprop.export
     import swiftprop.optim
     import swiftprop.sklearn
 
     return {
         "swiftprop": _module(swiftprop, [*swiftprop.__all__, *swiftprop._SKLEARN_NAMES, "__version__"]),
+        "swiftprop.export": _module(swiftprop.export, swiftprop.export.__all__),
         "swiftprop.optim": _module(swiftprop.optim, swiftprop.optim.__all__),
         "swiftprop.sklearn": _module(swiftprop.sklearn, [*swiftprop.sklearn.__all__, "HIDDEN_ACTIVATIONS"]),
     }

@@ -29,3 +29,5 @@ __all__ = ["MLPClassifier", "MLPRegressor", "InvalidParameterError"]
 for _cls in (MLPClassifier, MLPRegressor, InvalidParameterError):
     _cls.__module__ = __name__
 del _cls
+
+from . import _onnx  # noqa: E402,F401  (registers the estimators with skl2onnx when it is imported)
