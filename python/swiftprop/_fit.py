@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._network import as_input, as_sample_weight, as_target, check_data
+from ._network import as_input, as_sample_weight, as_target, check_data, input_hints
 from .distributed import EpochData, epoch_strategy
 from .optim import Adam, Optimizer
 
@@ -109,8 +109,9 @@ def _validation_pair(net: "Network", validation_data: Optional[tuple]) -> Option
     except (TypeError, ValueError):
         raise TypeError("validation_data must be a pair (X_val, Y_val)") from None
     X_val = as_input(net, X_val, "X_val")
-    Y_val = as_target(net, Y_val, X_val.shape[0] if X_val.ndim == 2 else 0)
-    check_data(net, X_val, Y_val, "X_val", "Y_val")
+    Y_val = as_target(net, Y_val, X_val.shape[0] if X_val.ndim == 2 else 0, "Y_val")
+    with input_hints(net, X_val=X_val, Y_val=Y_val):
+        check_data(net, X_val, Y_val, "X_val", "Y_val")
     return X_val, Y_val
 
 
@@ -141,7 +142,8 @@ def fit(net: "Network", X: ArrayLike, Y: ArrayLike, epochs: int = 1, batch_size:
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     data = EpochData(X, Y, weights, shuffle, rng, batch_size, alpha)
     strategy = epoch_strategy(comm)
-    strategy.start(net, optimizer, data, epochs, check_finite)  # with MPI the ranks check together
+    with input_hints(net, X=X, Y=Y):
+        strategy.start(net, optimizer, data, epochs, check_finite)  # with MPI the ranks check together
     net.optimizer = optimizer
 
     history = History()

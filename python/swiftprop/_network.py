@@ -120,10 +120,12 @@ def _check_dropout(rates: Union[float, Sequence[float]], n_hidden: int) -> list[
         raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
 
 
-def _check_labels(Y: NDArray) -> None:
+def _check_labels(Y: NDArray, name: str = "Y") -> None:
     """1-D class labels must be integers (their range is the core's rule)."""
     if not np.issubdtype(Y.dtype, np.integer):
-        raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
+        raise TypeError(f"{name}: 1-D targets are class labels and must be integers, got dtype {Y.dtype}; "
+                        f"pass {name}.astype(np.int64) if they are whole numbers, or (n_samples, n_classes) "
+                        "probability rows")
 
 
 def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
@@ -140,39 +142,166 @@ def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
 
 
 # ---- the input policy (package-internal: the fit loop converts its arguments the same way) -----------------
+# One rule whatever the container (README, "Inputs"): an array is read through NumPy (ndarray as is, DLPack
+# producers with numpy.from_dlpack, the array/buffer protocols and pandas with numpy.asarray: all zero-copy
+# where the source allows); then a float array of the network's precision that is not C-contiguous, aligned
+# and in native byte order is copied once into that layout; any other dtype is left for the extension to
+# refuse (a value conversion is never made silently) and the message gets the fix. Python sequences carry no
+# dtype: their numbers are converted to the network's dtype.
 
-def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
-    """ndarrays pass through untouched (the extension checks them); sequences are converted."""
+def _is_pandas(obj: Any) -> bool:
+    return type(obj).__module__.partition(".")[0] == "pandas"
+
+
+def _has_array_protocol(obj: Any) -> bool:
+    if hasattr(obj, "__array__") or hasattr(obj, "__array_interface__") or hasattr(obj, "__array_struct__"):
+        return True
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _read_array(X: Any, name: str) -> Optional[NDArray]:
+    """X as an ndarray without converting its values (zero-copy where the source allows), or None for a
+    Python sequence (it has no dtype)."""
     if isinstance(X, np.ndarray):
         return X
-    try:
-        return np.asarray(X, dtype=net.dtype)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
-
-
-def as_target(net: "Network", Y: ArrayLike, n: int) -> NDArray:
-    """Y as the extension takes it: int64 labels (cross_entropy) or (n, n_outputs) rows."""
-    labels = net.loss == "cross_entropy"
-    if not isinstance(Y, np.ndarray):
+    if _is_pandas(X):
+        dtypes = getattr(X, "dtypes", None) if hasattr(X, "columns") else None  # a DataFrame's, per column
+        if dtypes is not None and len(set(dtypes)) > 1:
+            kinds = ", ".join(sorted({str(d) for d in dtypes}))
+            raise TypeError(f"{name} has columns of several dtypes ({kinds}); convert them to one float "
+                            f"dtype first, e.g. {name}.astype(np.float64)")
+        return np.asarray(X)
+    if hasattr(X, "__dlpack__"):
         try:
-            Y = np.asarray(Y)
+            return np.from_dlpack(X)
+        except (TypeError, ValueError, RuntimeError, BufferError) as e:
+            raise TypeError(f"{name} ({type(X).__name__}) cannot be read through DLPack: {e} (pass a CPU "
+                            f"tensor of the network's dtype, detached from autograd: {name}.detach().cpu())") from None
+    if _has_array_protocol(X):
+        try:
+            return np.asarray(X)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be an array of numbers: {e}") from None
+    return None
+
+
+def _fit_layout(A: NDArray, dtype: np.dtype, name: str) -> NDArray:
+    """A float array of ``dtype``'s precision in C order, aligned and native (copied once if it is not);
+    arrays of any other dtype unchanged (the extension refuses them)."""
+    if A.dtype.kind != "f" or A.dtype.itemsize != dtype.itemsize:
+        return A
+    if A.dtype == dtype and A.flags.c_contiguous and A.flags.aligned:
+        return A
+    if A.size > 1 and 0 in A.strides and any(s > 1 for s, st in zip(A.shape, A.strides) if st == 0):
+        # a broadcast view: copying would allocate what it claims, not what it holds
+        raise ValueError(f"{name} is a broadcast view (a stride of 0): materialise it with "
+                         f"np.ascontiguousarray({name}) if you mean to")
+    return np.require(A, dtype, ["C_CONTIGUOUS", "ALIGNED"])
+
+
+def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
+    """X by the input policy: zero-copy when dtype and layout fit, one copy for a re-layout, sequences
+    converted; other dtypes left for the extension to refuse (see the README's table)."""
+    A = _read_array(X, name)
+    if A is None:
+        try:
+            return np.asarray(X, dtype=net.dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
+    return _fit_layout(A, net.dtype, name)
+
+
+def _is_text(A: NDArray) -> bool:
+    if A.dtype.kind in "US":
+        return True
+    return A.dtype.kind == "O" and A.size > 0 and isinstance(A.flat[0], (str, bytes))
+
+
+_LABELS_HINT = ("class labels must be integers 0 .. n_classes-1: encode them with "
+                "sklearn.preprocessing.LabelEncoder, or use swiftprop.sklearn.MLPClassifier, which takes "
+                "labels of any type")
+
+
+def as_target(net: "Network", Y: ArrayLike, n: int, name: str = "Y") -> NDArray:
+    """Y by the input policy: int64 labels (cross_entropy, any integer dtype and layout: converted, they are
+    small) or (n, n_outputs) rows as X."""
+    labels = net.loss == "cross_entropy"
+    A = _read_array(Y, name)
+    if A is None:  # a sequence: labels stay integers, other numbers take the network's dtype
+        try:
+            A = np.asarray(Y)
         except ValueError as e:
-            raise TypeError(f"Y must be an array of numbers: {e}") from None
-        if not (labels and Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)):
-            Y = as_input(net, Y.tolist(), "Y")
+            raise TypeError(f"{name} must be an array of numbers: {e}") from None
+        if not (labels and A.ndim == 1 and A.dtype.kind in "iu") and not _is_text(A):
+            try:
+                A = np.asarray(Y, dtype=net.dtype)
+            except (TypeError, ValueError, OverflowError) as e:
+                raise TypeError(f"{name} must be an array of numbers: {e}") from None
+    if _is_text(A):
+        raise TypeError(f"{name} holds text ({A.dtype}); {_LABELS_HINT}")
+    Y = A
     n_out = net.sizes[-1]
     if Y.ndim == 1 and not labels and n_out != 1:
-        raise ValueError(f"Y must have shape (n_samples, {n_out}) for loss={net.loss!r}, got {Y.shape}")
+        raise ValueError(f"{name} must have shape (n_samples, {n_out}) for loss={net.loss!r}, got {Y.shape}")
     if Y.ndim == 1 and labels:
-        _check_labels(Y)
+        _check_labels(Y, name)
         return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
     if Y.ndim == 1 and n_out == 1:
         Y = Y.reshape(-1, 1)  # a view: one output per sample
-    if (Y.ndim == 2 and Y.dtype == net.dtype and Y.shape == (n, n_out) and Y.flags.c_contiguous
-            and Y.flags.aligned and Y.dtype.isnative):  # the layout the extension will accept
+    Y = _fit_layout(Y, net.dtype, name)
+    if Y.ndim == 2 and Y.dtype == net.dtype and Y.shape == (n, n_out):  # the layout the extension accepts
         _check_target_values(net.loss, net.dtype, Y)
     return Y
+
+
+def _hint(net: "Network", message: str, arrays: dict[str, Any]) -> Optional[str]:
+    """The fix for an extension's message about one of ``arrays`` (by name), or None."""
+    for name, A in arrays.items():
+        if not isinstance(A, np.ndarray) or not message.startswith(name + " "):
+            continue
+        rest = message[len(name) + 1:]
+        if rest.startswith("must be 2-D") and A.ndim == 1:
+            if name.startswith("X"):
+                return (f"reshape it: {name}.reshape(1, -1) for a single sample, {name}.reshape(-1, 1) for a "
+                        "single feature")
+            return f"reshape it: {name}.reshape(-1, 1) for a single output"
+        if rest.startswith("must have dtype"):
+            if (name.startswith("Y") and net.loss == "cross_entropy" and A.ndim == 2 and A.shape[1] == 1
+                    and A.dtype.kind in "iub"):
+                return f"class labels must be 1-D: pass {name}.ravel()"
+            want = net.dtype.name
+            fix = f"convert it with {name}.astype(np.{want}) (a copy)"
+            if A.dtype.kind == "f" and A.dtype in (np.float32, np.float64):
+                fix += f", or build the network with Network(..., dtype=np.{A.dtype.name})"
+            return fix
+    return None
+
+
+class _Hints:
+    """Context manager: a TypeError/ValueError of the extension about one of the named arrays gets its fix
+    appended (the message and its rule stay the extension's)."""
+
+    def __init__(self, net: "Network", arrays: dict[str, Any]) -> None:
+        self.net, self.arrays = net, arrays
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, err: Any, tb: Any) -> None:
+        if kind in (TypeError, ValueError):
+            hint = _hint(self.net, str(err), self.arrays)
+            if hint is not None:
+                raise kind(f"{err}; {hint}") from None
+
+
+def input_hints(net: "Network", **arrays: Any) -> _Hints:
+    """Package-internal: ``with input_hints(net, X=X, Y=Y): ...`` appends the fix to the extension's
+    message about a dtype or a 1-D array (see :func:`as_input`)."""
+    return _Hints(net, arrays)
 
 
 def as_sample_weight(net: "Network", sample_weight: Optional[ArrayLike], n: int) -> Optional[NDArray]:
@@ -233,9 +362,11 @@ class Network:
 
     Notes
     -----
-    Arrays passed to :meth:`forward`, :meth:`backward`, :meth:`cost` and :meth:`trace` are read in
-    place (zero-copy) and must be C-contiguous with the network's dtype; a ndarray that is not raises
-    instead of being copied. Plain sequences (lists, tuples) are converted. Calls on one network
+    Inputs of :meth:`forward`, :meth:`backward`, :meth:`cost`, :meth:`trace`, :meth:`score` and
+    :meth:`fit` follow one policy whatever the container (NumPy array, DLPack tensor, buffer, pandas):
+    the network's dtype in C order is read in place (zero-copy), in another layout it is copied once,
+    any other dtype raises TypeError naming the fix (``X.astype(...)`` or ``dtype=``). Plain sequences
+    (lists, tuples) are converted. Calls on one network
     from several threads are serialised; the GIL is released during the computation.
 
     Examples
@@ -397,7 +528,7 @@ class Network:
         Parameters
         ----------
         X : ndarray of shape (n_samples, sizes[0])
-            C-contiguous, of the network's dtype, finite. Read in place.
+            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above).
         out : ndarray of shape (n_samples, sizes[-1]), optional
             Where to write the result (C-contiguous, writeable, network dtype).
 
@@ -405,7 +536,9 @@ class Network:
         -------
         ndarray of shape (n_samples, sizes[-1])
         """
-        return self._net.forward(as_input(self, X), out)
+        X = as_input(self, X)
+        with input_hints(self, X=X, out=out):
+            return self._net.forward(X, out)
 
     def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Forward and backward pass: fill :attr:`grads` with the gradient of the mean cost.
@@ -413,7 +546,7 @@ class Network:
         Parameters
         ----------
         X : ndarray of shape (n_samples, sizes[0])
-            C-contiguous, of the network's dtype, finite. Read in place.
+            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above).
         Y : ndarray
             Targets: (n_samples, sizes[-1]) of the network's dtype; for cross_entropy also integer
             class labels of shape (n_samples,); for a single output also shape (n_samples,).
@@ -427,13 +560,17 @@ class Network:
         """
         X = as_input(self, X)
         n = _rows(X)
-        return self._net.backward(X, as_target(self, Y, n), sample_weight=as_sample_weight(self, sample_weight, n))
+        Y = as_target(self, Y, n)
+        with input_hints(self, X=X, Y=Y):
+            return self._net.backward(X, Y, sample_weight=as_sample_weight(self, sample_weight, n))
 
     def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
         X = as_input(self, X)
         n = _rows(X)
-        return self._net.cost(X, as_target(self, Y, n), sample_weight=as_sample_weight(self, sample_weight, n))
+        Y = as_target(self, Y, n)
+        with input_hints(self, X=X, Y=Y):
+            return self._net.cost(X, Y, sample_weight=as_sample_weight(self, sample_weight, n))
 
     def trace(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Trace:
         """Run :meth:`backward` and return every quantity of the derivation, layer by layer.
@@ -450,8 +587,9 @@ class Network:
         """
         X = as_input(self, X)
         n = _rows(X)
-        loss, s_in, s_out, deltas, grads = self._net.trace(X, as_target(self, Y, n),
-                                                           sample_weight=as_sample_weight(self, sample_weight, n))
+        Y = as_target(self, Y, n)
+        with input_hints(self, X=X, Y=Y):
+            loss, s_in, s_out, deltas, grads = self._net.trace(X, Y, sample_weight=as_sample_weight(self, sample_weight, n))
         dW, dB = self._split(grads)
         return Trace(S_in=s_in, S_out=s_out, deltas=deltas, dW=list(dW), dB=list(dB), loss=loss)
 
@@ -467,6 +605,8 @@ class Network:
         X = as_input(self, X)
         out = self.forward(X)
         Y = as_target(self, Y, len(X))
+        with input_hints(self, X=X, Y=Y):
+            check_data(self, X, Y)
         if self._loss == "cross_entropy":
             truth = Y if Y.ndim == 1 else Y.argmax(axis=1)
             return float((out.argmax(axis=1) == truth).mean())
@@ -501,8 +641,8 @@ class Network:
         Parameters
         ----------
         X : ndarray of shape (n_samples, sizes[0])
-            Read in place (zero-copy; C-contiguous, network dtype). Shuffled mini-batches are gathered
-            into a reused buffer, so X is never copied whole.
+            Read in place (zero-copy) when C-contiguous with the network dtype (another layout is
+            copied once). Shuffled mini-batches are gathered into a reused buffer.
         Y : ndarray
             Targets, as for :meth:`backward`.
         epochs : int, default 1
