@@ -27,9 +27,11 @@ LOSSES: tuple[str, ...] = tuple(_core.LOSSES)
 _ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 _OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 _HE = {"relu", "leaky_relu", "elu", "gelu"}
+#: Names of the weight initialisations ``Network(init=...)`` takes (None: the default scheme).
+INITS = ("he", "glorot", "lecun")
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
     """Every quantity of the derivation for one batch, per layer (index i = layer i+1 of the math).
 
@@ -51,6 +53,14 @@ class Trace:
     dW: list = field(default_factory=list)
     dB: list = field(default_factory=list)
     loss: float = 0.0
+
+    def __repr__(self) -> str:
+        def shapes(arrays: list) -> str:
+            return "[" + ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays) + "]"
+
+        return (f"Trace(loss={self.loss:.6g}, layers={len(self.S_in)}, S_in={shapes(self.S_in)}, "
+                f"S_out={shapes(self.S_out)}, deltas={shapes(self.deltas)}, dW={shapes(self.dW)}, "
+                f"dB={shapes(self.dB)})")
 
 
 # ---- conversions of the constructor's arguments ---------------------------------------------------------
@@ -350,6 +360,12 @@ class Network:
         [0, 1). Applied only while training with :meth:`fit` (inverted dropout: kept units are scaled
         by 1/(1 − rate), so :meth:`forward`, :meth:`backward` and :meth:`cost` need no rescaling and
         stay deterministic).
+    init : {"he", "glorot", "lecun"}, callable or None, default None
+        Weight initialisation (biases are zero). None: Glorot-uniform, He-uniform before relu-like
+        activations, scikit-learn's bound before a sigmoid (see :meth:`init_params`). "he":
+        U(±sqrt(6 / fan_in)); "glorot": U(±sqrt(6 / (fan_in + fan_out))); "lecun": U(±sqrt(3 / fan_in)),
+        for every layer. A callable is called as ``init(shape, rng)`` for each W (shape (fan_out,
+        fan_in), ``rng`` a numpy.random.Generator) and returns its values.
 
     Attributes
     ----------
@@ -388,8 +404,14 @@ class Network:
         dtype: DTypeLike = np.float64,
         seed: Union[int, np.random.Generator, None] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
+        init: Union[str, Callable[..., Any], None] = None,
     ) -> None:
+        if not (init is None or callable(init) or init in INITS):
+            if isinstance(init, str):
+                raise ValueError(f"init must be one of {', '.join(INITS)}, a callable or None, got {init!r}")
+            raise TypeError(f"init must be a name, a callable or None, got {type(init).__name__}")
         self._build(sizes, activations, loss, dtype, dropout)
+        self._init: Union[str, Callable[..., Any], None] = init
         self.init_params(seed)
 
     def _build(self, sizes: Any, activations: Any, loss: Any, dtype: Any, dropout: Any) -> None:
@@ -404,6 +426,7 @@ class Network:
         self._loss = loss
         self._net = _core.Net(list(sizes), [_core.ACTIVATIONS[a] for a in acts], _core.LOSSES[loss], dt)
         self._make_views()
+        self._init = None
         self.dropout = dropout  # the setter takes a float or a sequence
         #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.
         self.optimizer: Any = None
@@ -499,24 +522,44 @@ class Network:
         return self._bias_grads
 
     def init_params(self, seed: Union[int, np.random.Generator, None] = None) -> None:
-        """(Re)initialise the parameters in place.
+        """(Re)initialise the parameters in place, by the constructor's ``init``.
 
-        Weights are drawn uniformly in ±sqrt(6 / (fan_in + fan_out)) (Glorot; ±sqrt(2 / (fan_in +
-        fan_out)) before a sigmoid, as scikit-learn), or ±sqrt(6 / fan_in) before relu, leaky_relu,
-        elu and gelu (He); biases are zero.
+        By default weights are drawn uniformly in ±sqrt(6 / (fan_in + fan_out)) (Glorot; ±sqrt(2 /
+        (fan_in + fan_out)) before a sigmoid, as scikit-learn), or ±sqrt(6 / fan_in) before relu,
+        leaky_relu, elu and gelu (He); biases are zero.
 
         Parameters
         ----------
         seed : int, numpy.random.Generator or None
             Source of randomness; the same seed gives the same parameters.
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> net = sp.Network([4, 8, 1], init="lecun", seed=0)
+        >>> bool(abs(net.weights[0]).max() <= (3 / 4) ** 0.5)
+        True
+        >>> net.init_params(seed=1)  # new draws, same scheme
         """
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        for W, B, f in zip(self._weights, self._biases, self._activations):
+        init = self._init
+        for i, (W, B, f) in enumerate(zip(self._weights, self._biases, self._activations)):
             fan_out, fan_in = W.shape
-            if f in _HE:
+            if callable(init):
+                values = np.asarray(init(W.shape, rng))
+                if values.shape != W.shape:
+                    raise ValueError(f"init returned shape {values.shape} for W[{i}], expected {W.shape}")
+                if not np.isfinite(values).all():
+                    raise ValueError(f"init returned NaN or infinity for W[{i}]")
+                W[...] = values
+                B[...] = 0
+                continue
+            if init == "he" or (init is None and f in _HE):
                 bound = np.sqrt(6.0 / fan_in)
+            elif init == "lecun":
+                bound = np.sqrt(3.0 / fan_in)
             else:
-                bound = np.sqrt((2.0 if f == "sigmoid" else 6.0) / (fan_in + fan_out))
+                bound = np.sqrt((2.0 if f == "sigmoid" and init is None else 6.0) / (fan_in + fan_out))
             W[...] = rng.uniform(-bound, bound, size=W.shape)
             B[...] = 0
 
@@ -540,7 +583,8 @@ class Network:
         with input_hints(self, X=X, out=out):
             return self._net.forward(X, out)
 
-    def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
+    def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None, *,
+                 accumulate: bool = False) -> float:
         """Forward and backward pass: fill :attr:`grads` with the gradient of the mean cost.
 
         Parameters
@@ -552,17 +596,36 @@ class Network:
             class labels of shape (n_samples,); for a single output also shape (n_samples,).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights with a positive sum: the cost becomes Σ w·cost / Σ w.
+        accumulate : bool, default False
+            Add this batch's gradient to :attr:`grads` instead of overwriting it (gradient
+            accumulation: each call adds the gradient of its own batch's mean cost; divide, or scale
+            the learning rate, to average over k calls).
 
         Returns
         -------
         float
             The mean cost over the batch.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([3, 5, 1], seed=0)
+        >>> X, y = np.random.default_rng(0).normal(size=(8, 3)), np.zeros((8, 1))
+        >>> whole = net.backward(X, y)
+        >>> g = net.grads.copy()
+        >>> a = net.backward(X[:4], y[:4])
+        >>> b = net.backward(X[4:], y[4:], accumulate=True)  # grads = sum of both halves' gradients
+        >>> bool(np.allclose(net.grads / 2, g))
+        True
         """
+        if not isinstance(accumulate, (bool, np.bool_)):
+            raise TypeError(f"accumulate must be a bool, got {type(accumulate).__name__}")
         X = as_input(self, X)
         n = _rows(X)
         Y = as_target(self, Y, n)
         with input_hints(self, X=X, Y=Y):
-            return self._net.backward(X, Y, sample_weight=as_sample_weight(self, sample_weight, n))
+            return self._net.backward(X, Y, sample_weight=as_sample_weight(self, sample_weight, n),
+                                      accumulate=bool(accumulate))
 
     def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
         """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
@@ -658,7 +721,12 @@ class Network:
         validation_data : (X_val, Y_val), optional
             Evaluated after each epoch into ``History.val_loss`` / ``val_score``.
         callbacks : iterable of callables
-            Each called as ``callback(net, epoch, history)`` after every epoch; returning True stops.
+            Each called as ``callback(net, epoch, history)`` after every epoch, ``epoch`` counting from 1;
+            returning True stops. A callback's ``on_train_end(net, history)``, if it has one, is called
+            when training ends without an exception. See :mod:`swiftprop.callbacks`
+            (:class:`~swiftprop.callbacks.EarlyStopping`, :class:`~swiftprop.callbacks.ModelCheckpoint`)
+            and the schedules of :mod:`swiftprop.optim` (``StepLR``, ``CosineAnnealingLR``, ...), which
+            step once per epoch.
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; a batch's cost is Σ w·cost / Σ w over its samples.
         alpha : float, default 0
@@ -667,8 +735,9 @@ class Network:
         verbose : bool, default False
             Print one line per epoch.
         progress : bool, default False
-            Show a progress bar over the epochs with the loss and validation score (``tqdm.auto``:
-            a widget in Jupyter, text in a terminal). Without tqdm installed, one line per epoch.
+            Show a progress bar over the epochs with the loss and validation score (tqdm: a widget in
+            Jupyter when ipywidgets is installed, else a text bar, without a warning). Without tqdm
+            installed, one line per epoch.
         comm : mpi4py.MPI.Comm, optional
             Data-parallel training: each rank passes its own shard of the data and the same
             arguments; ``batch_size`` is per rank (the global batch is ``batch_size × comm.size``).
@@ -699,6 +768,45 @@ class Network:
         return fit(self, X, Y, epochs, batch_size, optimizer, shuffle=shuffle, seed=seed,
                    validation_data=validation_data, callbacks=callbacks, sample_weight=sample_weight,
                    alpha=alpha, verbose=verbose, progress=progress, comm=comm, check_finite=check_finite)
+
+    def summary(self) -> str:
+        """A text table of the architecture: per layer the shapes of W and B, the parameter count, the
+        activation and the dropout after it; the total; the loss and dtype.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> print(sp.Network([4, 16, 3], activations="tanh", loss="cross_entropy").summary())
+        layer  W (out, in)  B      params  activation  dropout
+        -----  -----------  -----  ------  ----------  -------
+        1      (16, 4)      (16,)      80  tanh        0
+        2      (3, 16)      (3,)       51  softmax     -
+        -----  -----------  -----  ------  ----------  -------
+        total                         131
+        loss cross_entropy, dtype float64, 2.05 KiB for parameters and gradients
+        """
+        head = ("layer", "W (out, in)", "B", "params", "activation", "dropout")
+        rows = []
+        for i, (W, f) in enumerate(zip(self._weights, self._activations)):
+            drop = f"{self._dropout[i]:g}" if i < len(self._dropout) else "-"
+            rows.append((str(i + 1), f"({W.shape[0]}, {W.shape[1]})", f"({W.shape[0]},)",
+                         f"{W.size + W.shape[0]:,}", f, drop))
+        total = ("total", "", "", f"{self.n_params:,}", "", "")
+        widths = [max(len(r[k]) for r in [head, total, *rows]) for k in range(len(head))]
+
+        def line(cells: Sequence[str]) -> str:
+            out = [c.rjust(w) if k == 3 else c.ljust(w) for k, (c, w) in enumerate(zip(cells, widths))]
+            return "  ".join(out).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        nbytes = 2 * self._params.nbytes
+        size = f"{nbytes / 2**10:.2f} KiB" if nbytes < 2**20 else f"{nbytes / 2**20:.2f} MiB"
+        return "\n".join([line(head), rule, *(line(r) for r in rows), rule, line(total),
+                          f"loss {self._loss}, dtype {self.dtype.name}, {size} for parameters and gradients"])
 
     def param_hash(self) -> str:
         """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks)."""
