@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -578,6 +578,18 @@ class Network:
         Returns
         -------
         ndarray of shape (n_samples, sizes[-1])
+            ``out`` when given.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([4, 8, 2], seed=0)
+        >>> net.forward(np.zeros((5, 4))).shape
+        (5, 2)
+        >>> net.forward(np.zeros(4))  # one sample must be a row
+        Traceback (most recent call last):
+        ...
+        ValueError: X must be 2-D, got a 1-D array; reshape it: X.reshape(1, -1) for a single sample, X.reshape(-1, 1) for a single feature
         """
         X = as_input(self, X)
         with input_hints(self, X=X, out=out):
@@ -628,7 +640,26 @@ class Network:
                                       accumulate=bool(accumulate))
 
     def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
-        """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
+        """Mean cost over the batch, without touching the gradients.
+
+        Parameters
+        ----------
+        X, Y, sample_weight
+            As for :meth:`backward`.
+
+        Returns
+        -------
+        float
+            Σ w·cost / Σ w over the samples (the mean without weights).
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([2, 3], activations=["softmax"], loss="cross_entropy", seed=0)
+        >>> net.params[:] = 0  # uniform predictions: the cost is log(3)
+        >>> round(net.cost(np.ones((4, 2)), np.array([0, 1, 2, 0])), 6) == round(float(np.log(3)), 6)
+        True
+        """
         X = as_input(self, X)
         n = _rows(X)
         Y = as_target(self, Y, n)
@@ -647,6 +678,13 @@ class Network:
         -------
         Trace
             ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists of copies, one per layer) and ``loss``.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([4, 16, 3], activations="tanh", loss="cross_entropy", seed=0)
+        >>> net.trace(np.zeros((8, 4)), np.zeros(8, dtype=int))
+        Trace(loss=1.09861, layers=2, S_in=[(8, 16), (8, 3)], S_out=[(8, 16), (8, 3)], deltas=[(8, 16), (8, 3)], dW=[(16, 4), (3, 16)], dB=[(16,), (3,)])
         """
         X = as_input(self, X)
         n = _rows(X)
@@ -664,6 +702,19 @@ class Network:
         ----------
         X, Y : ndarray
             As for :meth:`backward`.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([1, 1], activations=["identity"], seed=0)
+        >>> net.weights[0][:] = 2.0
+        >>> X = np.arange(5.0).reshape(-1, 1)
+        >>> net.score(X, 2 * X)  # a perfect fit: R² = 1
+        1.0
         """
         X = as_input(self, X)
         out = self.forward(X)
@@ -762,6 +813,18 @@ class Network:
             fraction of a second, after a completed step, and propagates.
         TypeError, ValueError
             For invalid arguments, before anything changes.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2)); y = (X[:, 0] > 0).astype(int)
+        >>> net = sp.Network([2, 8, 2], loss="cross_entropy", seed=0)
+        >>> opt = sp.optim.Adam(net, lr=0.05)
+        >>> h = net.fit(X, y, epochs=20, optimizer=opt, seed=0,
+        ...             callbacks=[sp.optim.CosineAnnealingLR(opt, T_max=20)])
+        >>> h.epochs, h.loss[-1] < h.loss[0], net.score(X, y) > 0.9
+        (20, True, True)
         """
         from ._fit import fit
 
@@ -809,7 +872,19 @@ class Network:
                           f"loss {self._loss}, dtype {self.dtype.name}, {size} for parameters and gradients"])
 
     def param_hash(self) -> str:
-        """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks)."""
+        """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks).
+
+        Returns
+        -------
+        str
+            32 hexadecimal digits (BLAKE2b of the parameter bytes).
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> sp.Network([2, 3], seed=0).param_hash() == sp.Network([2, 3], seed=0).param_hash()
+        True
+        """
         import hashlib
 
         return hashlib.blake2b(self._params.tobytes(), digest_size=16).hexdigest()
@@ -836,29 +911,65 @@ class Network:
 
     # ---- persistence (in swiftprop._io) -------------------------------------------------------
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
+    def save(self, path: Union[str, os.PathLike, IO[bytes]]) -> None:
         """Save architecture, dtype, parameters and :attr:`optimizer` state to a NumPy ``.npz`` file.
 
-        The file is written to a temporary name beside ``path`` and renamed over it, so an
-        interrupted save never destroys a previous file.
+        To a path, the file is written to a temporary name beside ``path`` and renamed over it, so an
+        interrupted save never destroys a previous file; a binary file object is written directly.
 
         Parameters
         ----------
-        path : str or path-like
-            Destination; the ``.npz`` suffix is not added.
+        path : str, path-like or binary file object
+            Destination; the ``.npz`` suffix is not added. Its folder must exist.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the folder of ``path`` does not exist (the message names it).
+
+        Examples
+        --------
+        >>> import io, swiftprop as sp
+        >>> net = sp.Network([3, 4, 2], seed=0)
+        >>> buf = io.BytesIO()
+        >>> net.save(buf)
+        >>> _ = buf.seek(0)
+        >>> sp.Network.load(buf).param_hash() == net.param_hash()
+        True
         """
         from . import _io
 
         _io.save(self, path)
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> "Network":
+    def load(cls, path: Union[str, os.PathLike, IO[bytes]]) -> "Network":
         """Load a network written by :meth:`save` (bit-exact parameters and optimizer state).
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            The file; a file object is read from its current position (a non-seekable stream is
+            buffered in memory first).
+
+        Returns
+        -------
+        Network
+            With :attr:`optimizer` restored when one was saved.
 
         Raises
         ------
+        FileNotFoundError
+            If there is no such file.
         ValueError
             If the file is truncated, corrupt, or not a swiftprop network file.
+
+        Examples
+        --------
+        >>> import os, tempfile, swiftprop as sp
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> sp.Network([3, 4, 2], loss="cross_entropy", seed=0).save(path)
+        >>> sp.Network.load(path)
+        Network(sizes=[3, 4, 2], activations=[relu, softmax], loss='cross_entropy', dtype=float64, n_params=26)
         """
         from . import _io
 
