@@ -94,6 +94,11 @@ def _network_of(source: Any) -> tuple[Any, list, list]:
                     f"got {type(source).__name__}")
 
 
+def _unit_ticks(count: int, most: int) -> Any:
+    """At most ``most`` integer tick positions over ``count`` units, first and last included."""
+    return np.unique(np.linspace(0, count - 1, min(count, most)).round().astype(int))
+
+
 def weights(source: Any, axes: Optional[Any] = None) -> Any:
     """Heat maps of each layer's W^i (top row) and of its last gradient dcost/dW^i (bottom row).
 
@@ -133,8 +138,8 @@ def weights(source: Any, axes: Optional[Any] = None) -> Any:
             lim = float(np.abs(M).max()) or 1.0
             im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
             ax.set_title(f"{name}  {M.shape[0]}×{M.shape[1]}", fontsize=10)
-            ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
+            ax.set_xticks(_unit_ticks(M.shape[1], 3))
+            ax.set_yticks(_unit_ticks(M.shape[0], 4))
             ax.tick_params(labelsize=8)
             if row == rows - 1:
                 ax.set_xlabel("input unit", fontsize=9)
