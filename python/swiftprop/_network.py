@@ -592,7 +592,7 @@ class Network:
         ValueError: X must be 2-D, got a 1-D array; reshape it: X.reshape(1, -1) for a single sample, X.reshape(-1, 1) for a single feature
         """
         X = as_input(self, X)
-        with input_hints(self, X=X, out=out):
+        with input_hints(self, X=X):  # not out: it is written in place, a converted copy would not help
             return self._net.forward(X, out)
 
     def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None, *,

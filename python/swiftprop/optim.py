@@ -34,10 +34,30 @@ def _check_clip_norm(clip_norm: Optional[float]) -> Optional[float]:
 class Optimizer:
     """Base class: a Swift optimizer bound to one network. Subclasses define the update.
 
+    Parameters
+    ----------
+    net : Network
+        The network whose parameters the optimizer updates (its state has their layout).
+    lr : float > 0
+        Learning rate.
+    clip_norm : float > 0, optional
+        Clip the gradient's global L2 norm to this value in each step.
+
     Every optimizer takes ``clip_norm``: when set, each step scales the gradient by
     ``min(1, clip_norm / (‖g‖₂ + 1e-6))``, ‖g‖₂ the L2 norm of the whole gradient buffer (PyTorch's
     ``clip_grad_norm_``), computed in Swift inside the step; :attr:`Network.grads` keeps the unclipped
     gradient.
+
+    Examples
+    --------
+    >>> import numpy as np, swiftprop as sp
+    >>> net = sp.Network([2, 3, 1], seed=0)
+    >>> opt = sp.optim.Adam(net, lr=0.01, clip_norm=1.0)
+    >>> loss = net.backward(np.ones((4, 2)), np.full((4, 1), 100.0))  # a large gradient
+    >>> before = net.params.copy()
+    >>> opt.step()
+    >>> bool(np.abs(net.params - before).max() <= 0.01 + 1e-12)  # Adam moves each parameter by at most ~lr
+    True
     """
 
     _kind = ""  # the name of its kind in _core.OPTIMIZERS
@@ -422,6 +442,19 @@ class LRSchedule:
         The optimizer whose learning rate the schedule sets.
     reduces_on_plateau : bool
         Whether :meth:`on_plateau` lowers the learning rate (instead of asking to stop at once).
+
+    Examples
+    --------
+    >>> import swiftprop as sp
+    >>> class Halve(sp.optim.LRSchedule):  # a schedule of your own: halve the rate every epoch
+    ...     def __call__(self, net, epoch, history):
+    ...         self.optimizer.lr /= 2
+    ...         return False
+    >>> net = sp.Network([2, 1], seed=0)
+    >>> opt = sp.optim.SGD(net, lr=0.8)
+    >>> h = net.fit([[0.0, 1.0]], [[1.0]], epochs=3, optimizer=opt, callbacks=[Halve(opt)])
+    >>> opt.lr
+    0.1
     """
 
     reduces_on_plateau = False
@@ -452,7 +485,22 @@ class LRSchedule:
         return False
 
     def __call__(self, net: Any, epoch: int, history: Any) -> bool:
-        """The :meth:`swiftprop.Network.fit` callback form; returns True to stop training."""
+        """The :meth:`swiftprop.Network.fit` callback form; the base class never stops training.
+
+        Parameters
+        ----------
+        net : Network
+            The network being trained.
+        epoch : int
+            The epoch just completed, from 1.
+        history : History
+            What the fit has recorded so far.
+
+        Returns
+        -------
+        bool
+            True to stop training.
+        """
         return False
 
     def __repr__(self) -> str:
@@ -466,6 +514,13 @@ class ConstantLR(LRSchedule):
     ----------
     optimizer : Optimizer
         The optimizer whose learning rate is left unchanged.
+
+    Examples
+    --------
+    >>> import swiftprop as sp
+    >>> opt = sp.optim.SGD(sp.Network([2, 1], seed=0), lr=0.1)
+    >>> sp.optim.ConstantLR(opt)(None, 1, None), opt.lr
+    (False, 0.1)
     """
 
 
@@ -509,11 +564,32 @@ class InvScalingLR(LRSchedule):
         self.t = 0
 
     def epoch_end(self, t: int) -> None:
-        """Set the learning rate to ``lr_init / (t + 1) ** power_t``."""
+        """Set the learning rate to ``lr_init / (t + 1) ** power_t``.
+
+        Parameters
+        ----------
+        t : int
+            The number of training samples seen so far.
+        """
         self.optimizer.lr = self.lr_init / (t + 1) ** self.power_t
 
     def __call__(self, net: Any, epoch: int, history: Any) -> bool:
-        """Count ``samples_per_epoch`` more samples and set the learning rate; never stops training."""
+        """Count ``samples_per_epoch`` more samples and set the learning rate; never stops training.
+
+        Parameters
+        ----------
+        net : Network
+            The network being trained.
+        epoch : int
+            The epoch just completed, from 1.
+        history : History
+            What the fit has recorded so far.
+
+        Returns
+        -------
+        bool
+            True to stop training.
+        """
         self.t += self.samples_per_epoch
         self.epoch_end(self.t)
         return False
@@ -543,6 +619,14 @@ class AdaptiveLR(LRSchedule):
     watches its training loss: an epoch whose loss is not below the best so far minus ``tol`` counts as no
     improvement, any other epoch resets the count, and when the count exceeds ``patience`` the learning
     rate is divided (and the count reset) or, at ``min_lr``, training stops.
+
+    Examples
+    --------
+    >>> import swiftprop as sp
+    >>> opt = sp.optim.SGD(sp.Network([2, 1], seed=0), lr=0.1)
+    >>> sched = sp.optim.AdaptiveLR(opt)
+    >>> sched.on_plateau(), round(opt.lr, 6)  # what the estimators call when the loss stops improving
+    (True, 0.02)
     """
 
     reduces_on_plateau = True
@@ -560,7 +644,13 @@ class AdaptiveLR(LRSchedule):
         self._count = 0
 
     def on_plateau(self) -> bool:
-        """Divide the learning rate by ``factor`` and return True, or return False (stop) at ``min_lr``."""
+        """Divide the learning rate by ``factor`` and return True, or return False (stop) at ``min_lr``.
+
+        Returns
+        -------
+        bool
+            True if the learning rate was lowered, False if training should stop.
+        """
         opt = self.optimizer
         if opt.lr <= self.min_lr:
             return False
@@ -568,7 +658,22 @@ class AdaptiveLR(LRSchedule):
         return True
 
     def __call__(self, net: Any, epoch: int, history: Any) -> bool:
-        """Track ``history.loss``; on a plateau lower the learning rate, or return True to stop."""
+        """Track ``history.loss``; on a plateau lower the learning rate, or return True to stop.
+
+        Parameters
+        ----------
+        net : Network
+            The network being trained.
+        epoch : int
+            The epoch just completed, from 1.
+        history : History
+            What the fit has recorded so far.
+
+        Returns
+        -------
+        bool
+            True to stop training.
+        """
         last = history.loss[-1]
         self._count = self._count + 1 if last > self._best - self.tol else 0
         self._best = min(self._best, last)
@@ -620,7 +725,22 @@ class _EpochSchedule(LRSchedule):
         return self.optimizer.lr
 
     def __call__(self, net: Any, epoch: int, history: Any) -> bool:
-        """The :meth:`~swiftprop.Network.fit` callback form: :meth:`step`; never stops training."""
+        """The :meth:`~swiftprop.Network.fit` callback form: :meth:`step`; never stops training.
+
+        Parameters
+        ----------
+        net : Network
+            The network being trained.
+        epoch : int
+            The epoch just completed, from 1.
+        history : History
+            What the fit has recorded so far.
+
+        Returns
+        -------
+        bool
+            True to stop training.
+        """
         self.step()
         return False
 
@@ -833,7 +953,22 @@ class ReduceLROnPlateau(LRSchedule):
         return True
 
     def __call__(self, net: Any, epoch: int, history: Any) -> bool:
-        """The :meth:`~swiftprop.Network.fit` callback form: :meth:`step` with the monitored value."""
+        """The :meth:`~swiftprop.Network.fit` callback form: :meth:`step` with the monitored value.
+
+        Parameters
+        ----------
+        net : Network
+            The network being trained.
+        epoch : int
+            The epoch just completed, from 1.
+        history : History
+            What the fit has recorded so far.
+
+        Returns
+        -------
+        bool
+            True to stop training.
+        """
         name = self.monitor or ("val_loss" if getattr(history, "val_loss", None) else "loss")
         values = getattr(history, name, None)
         if not values:
