@@ -138,7 +138,7 @@ zf = zipfile.ZipFile(sys.argv[1])
 names = zf.namelist()
 problems = []
 for need in ("swiftprop/__init__.py", "swiftprop/_network.py", "swiftprop/_fit.py", "swiftprop/_io.py",
-             "swiftprop/distributed.py", "swiftprop/_validation.py", "swiftprop/export.py", "swiftprop/optim.py", "swiftprop/py.typed",
+             "swiftprop/distributed.py", "swiftprop/_validation.py", "swiftprop/export.py", "swiftprop/optim.py", "swiftprop/callbacks.py", "swiftprop/py.typed",
              "swiftprop/_core.pyi", "swiftprop/sklearn/__init__.py", "swiftprop/sklearn/_base.py",
              "swiftprop/sklearn/_classifier.py", "swiftprop/sklearn/_regressor.py", "swiftprop/sklearn/_params.py", "swiftprop/sklearn/_onnx.py"):
     if need not in names:

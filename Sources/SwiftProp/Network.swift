@@ -225,13 +225,14 @@ public final class Network<T: Scalar> {
     }
 
     /// Forward and backward pass: fills the gradient buffer with dcost/dW^i, dcost/dB^i of the mean
-    /// cost over the batch and returns that cost. `wholeBatch` keeps every row's S_in, S_out and δ in
+    /// cost over the batch (`accumulate`: adds them to what the buffer holds) and returns that cost. `wholeBatch` keeps every row's S_in, S_out and δ in
     /// the workspace (for tracing) instead of streaming blocks. nil if the workspace cannot be allocated,
     /// in which case nothing was written.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil,
-                         batch: Int, wholeBatch: Bool = false, training: Bool = false) -> Double? {
+                         batch: Int, wholeBatch: Bool = false, training: Bool = false,
+                         accumulate: Bool = false) -> Double? {
         let block = wholeBatch ? batch : min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
@@ -250,7 +251,7 @@ public final class Network<T: Scalar> {
                 // (2), (3), and dcost/dS_out^(i-1) = (W^i)ᵀ δ^i, the matrix half of (1) for the layer below
                 linearBackward(dx: i == 0 ? nil : ws.dSOut(), dW: dW(i), dB: dB(i),
                                delta: ws.delta(i), x: prev, w: w(i),
-                               rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: start > 0)
+                               rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: accumulate || start > 0)
                 if i > 0 {
                     if drops(i - 1, training: training), let m = ws.mask(i - 1) {
                         dropoutBackward(ws.dSOut(), m, count: rows * sizes[i])

@@ -75,6 +75,7 @@ extension OptimizerKind {
         case .sgd: "sgd"
         case .adam: "adam"
         case .adamW: "adamw"
+        case .rmsprop: "rmsprop"
         }
     }
 }

@@ -284,13 +284,15 @@ public func sp_backward(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePo
     struct Body: NetworkBody {
         let cost: UnsafeMutablePointer<Double>, batch: sp_batch, pass: Int32
         func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
-            guard (0...2).contains(pass) else {
-                throw CoreError(.argument, "unknown pass code \(pass); expected 0 (cost), 1 (backward) or 2 (trace)")
+            guard (0...3).contains(pass) else {
+                throw CoreError(.argument, "unknown pass code \(pass); expected 0 (cost), 1 (backward), 2 (trace) "
+                                + "or 3 (accumulate)")
             }
             let (x, y, w) = try checked(net, batch)
             let rows = batch.rows
             let value = pass == 0 ? net.cost(x, y, weights: w, batch: rows)
-                                  : net.backward(x, y, weights: w, batch: rows, wholeBatch: pass == 2)
+                                  : net.backward(x, y, weights: w, batch: rows, wholeBatch: pass == 2,
+                                                 accumulate: pass == 3)
             guard let value else { throw CoreError(.memory, "could not allocate the workspace for \(rows) rows") }
             cost.pointee = value
         }
@@ -340,7 +342,7 @@ public func sp_add_l2(_ net: UnsafeMutableRawPointer?, _ penalty: UnsafeMutableP
 
 private func hyper(_ h: sp_hyper) -> OptimizerHyper {
     OptimizerHyper(lr: h.lr, momentum: h.momentum, nesterov: h.nesterov != 0, weightDecay: h.weight_decay,
-                   beta1: h.beta1, beta2: h.beta2, eps: h.eps)
+                   beta1: h.beta1, beta2: h.beta2, eps: h.eps, alpha: h.alpha, clipNorm: h.clip_norm)
 }
 
 @_cdecl("sp_optimizer_create")

@@ -26,12 +26,13 @@ typedef enum {
     SP_IDENTITY = 0, SP_SIGMOID, SP_TANH, SP_RELU, SP_LEAKY_RELU, SP_ELU, SP_SOFTPLUS, SP_GELU, SP_SOFTMAX,
 } sp_activation;
 typedef enum { SP_MSE = 0, SP_CROSS_ENTROPY, SP_BINARY_CROSS_ENTROPY } sp_loss;
-typedef enum { SP_SGD = 0, SP_ADAM, SP_ADAMW } sp_optimizer_kind;
+typedef enum { SP_SGD = 0, SP_ADAM, SP_ADAMW, SP_RMSPROP } sp_optimizer_kind;
 typedef enum { SP_S_IN = 0, SP_S_OUT, SP_DELTA } sp_quantity;
 typedef enum {
     SP_PASS_COST = 0,      /* the cost only; gradients untouched */
     SP_PASS_BACKWARD = 1,  /* the cost and the gradient buffer */
     SP_PASS_TRACE = 2,     /* backward over the whole batch at once, keeping every row for sp_workspace_copy */
+    SP_PASS_ACCUMULATE = 3,  /* backward adding the batch's gradient to the gradient buffer */
 } sp_pass;
 
 /* A batch of `rows` samples: x (rows, n_in); dense targets y (rows, n_out) XOR labels (rows) for
@@ -44,11 +45,13 @@ typedef struct {
     intptr_t rows;
 } sp_batch;
 
-/* Optimizer hyper-parameters (each kind reads its own; ranges are the caller's). */
+/* Optimizer hyper-parameters (each kind reads its own; ranges are the caller's). alpha: RMSprop's
+ * smoothing constant; clip_norm > 0: every kind's step scales the gradient by min(1, clip_norm /
+ * (‖g‖₂ + 1e-6)), ‖g‖₂ over the whole buffer (0: no clipping). */
 typedef struct {
     double lr, momentum;
     int32_t nesterov;
-    double weight_decay, beta1, beta2, eps;
+    double weight_decay, beta1, beta2, eps, alpha, clip_norm;
 } sp_hyper;
 
 /* One epoch over a batch: mini-batch b is rows order[b*batch_size ...] (order NULL: in place), each a
@@ -105,7 +108,7 @@ int32_t sp_all_finite(int32_t dtype, const void *x, intptr_t count);
 int32_t sp_add_l2(void *net, double *penalty, double alpha, double norm);
 
 /* Optimizers of one network (kind: sp_optimizer_kind). The state buffer (SGD: velocity; Adam/AdamW:
- * m then v) has the parameters' layout. step: one update of net's params from its grads
+ * m then v; RMSprop: mean square then momentum buffer) has the parameters' layout. step: one update of net's params from its grads
  * (SP_ERR_NONFINITE, nothing changed, if a parameter would become NaN/Inf). */
 int32_t sp_optimizer_create(void **out, void *net, int32_t kind, const sp_hyper *hyper);
 void sp_optimizer_destroy(void *opt);

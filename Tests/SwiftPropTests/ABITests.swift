@@ -45,7 +45,7 @@ func headerEnumsMatchTheCore() {
     let losses: [(sp_loss, Loss)] = [(SP_MSE, .mse), (SP_CROSS_ENTROPY, .crossEntropy), (SP_BINARY_CROSS_ENTROPY, .binaryCrossEntropy)]
     #expect(losses.count == Loss.allCases.count)
     for (c, l) in losses { #expect(Int32(c.rawValue) == l.rawValue, "\(l)") }
-    let kinds: [(sp_optimizer_kind, OptimizerKind)] = [(SP_SGD, .sgd), (SP_ADAM, .adam), (SP_ADAMW, .adamW)]
+    let kinds: [(sp_optimizer_kind, OptimizerKind)] = [(SP_SGD, .sgd), (SP_ADAM, .adam), (SP_ADAMW, .adamW), (SP_RMSPROP, .rmsprop)]
     #expect(kinds.count == OptimizerKind.allCases.count)
     for (c, k) in kinds { #expect(Int32(c.rawValue) == k.rawValue, "\(k)") }
     let statuses: [(sp_status, Status)] = [
@@ -68,7 +68,7 @@ func headerEnumsMatchTheCore() {
                                                         "softplus", "gelu", "softmax"])
     #expect(names(SwiftPropABI.sp_activation_name) == Activation.allCases.map(\.name))
     #expect(names(SwiftPropABI.sp_loss_name) == ["mse", "cross_entropy", "binary_cross_entropy"])
-    #expect(names(SwiftPropABI.sp_optimizer_name) == ["sgd", "adam", "adamw"])
+    #expect(names(SwiftPropABI.sp_optimizer_name) == ["sgd", "adam", "adamw", "rmsprop"])
 }
 
 @Test("sp_network_create: each refused architecture's status and message", arguments: scalarTypes)
@@ -156,7 +156,7 @@ func checkABICalls<T: Scalar>(_ t: T.Type) {
     expectFailure(SP_ERR_ARG, weightMessage) { backward(mse, batch(y: y, weights: zero)) }
     // rows, pass, NULLs
     expectFailure(SP_ERR_SIZE, "a batch needs at least 1 row, got 0") { check(mse, batch(y: y, rows: 0)) }
-    expectFailure(SP_ERR_ARG, "unknown pass code 3; expected 0 (cost), 1 (backward) or 2 (trace)") { backward(mse, batch(y: y), pass: 3) }
+    expectFailure(SP_ERR_ARG, "unknown pass code 4; expected 0 (cost), 1 (backward), 2 (trace) or 3 (accumulate)") { backward(mse, batch(y: y), pass: 4) }
     expectFailure(SP_ERR_ARG, "net must not be NULL") { backward(nil, batch(y: y)) }
     expectFailure(SP_ERR_ARG, "batch must not be NULL") { SwiftPropABI.sp_check(mse, nil) }
     expectFailure(SP_ERR_ARG, "out must not be NULL") { SwiftPropABI.sp_forward(mse, nil, x, 4) }
@@ -187,9 +187,10 @@ func checkABICalls<T: Scalar>(_ t: T.Type) {
     }
 
     // optimizers
-    var hyper = sp_hyper(lr: 0.1, momentum: 0, nesterov: 0, weight_decay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8)
+    var hyper = sp_hyper(lr: 0.1, momentum: 0, nesterov: 0, weight_decay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+                         alpha: 0.99, clip_norm: 0)
     var opt: UnsafeMutableRawPointer? = nil
-    expectFailure(SP_ERR_ARG, "unknown optimizer kind 7; expected 0 (sgd), 1 (adam) or 2 (adamw)") {
+    expectFailure(SP_ERR_ARG, "unknown optimizer kind 7; expected 0 (sgd), 1 (adam), 2 (adamw) or 3 (rmsprop)") {
         SwiftPropABI.sp_optimizer_create(&opt, mse, 7, &hyper)
     }
     expectFailure(SP_ERR_ARG, "hyper must not be NULL") { SwiftPropABI.sp_optimizer_create(&opt, mse, 0, nil) }

@@ -71,6 +71,72 @@ func checkAdamClosedForms<T: Scalar>(_ t: T.Type) {
     #expect(close(got, (0..<5).map { (1 - lr * wd) * p0[$0] - move(g[$0], 1) }, tol), "\(got)")
 }
 
+@Test("RMSprop steps equal their closed forms (PyTorch's definition)", arguments: scalarTypes)
+func rmspropClosedForms(type: any Scalar.Type) { checkRMSpropClosedForms(type) }
+
+func checkRMSpropClosedForms<T: Scalar>(_ t: T.Type) {
+    let p0 = stepP0.map { roundTrip($0, T.self) }, g = stepG.map { roundTrip($0, T.self) }
+    let lr = 0.01, a = 0.9, eps = 1e-8, mu = 0.5, wd = 0.05, tol = closedFormTolerance(T.self)
+    // constant g: s_t = (1 − α^t) g², so step t divides g by √(1 − α^t)|g| + ε
+    func scaled(_ g: Double, _ t: Int) -> Double {
+        let c = 1 - (0..<t).reduce(1.0) { p, _ in p * a }
+        return g / (c.squareRoot() * abs(g) + eps)
+    }
+    var got = stepped(t, .rmsprop, OptimizerHyper(lr: lr, eps: eps, alpha: a), steps: 2, p0: p0, g: g)
+    #expect(close(got, (0..<5).map { p0[$0] - lr * (scaled(g[$0], 1) + scaled(g[$0], 2)) }, tol), "\(got)")
+    // momentum: b1 = u1, b2 = μ u1 + u2
+    got = stepped(t, .rmsprop, OptimizerHyper(lr: lr, momentum: mu, eps: eps, alpha: a), steps: 2, p0: p0, g: g)
+    #expect(close(got, (0..<5).map { p0[$0] - lr * ((1 + mu) * scaled(g[$0], 1) + scaled(g[$0], 2)) }, tol), "\(got)")
+    // coupled weight decay, one step
+    got = stepped(t, .rmsprop, OptimizerHyper(lr: lr, weightDecay: wd, eps: eps, alpha: a), steps: 1, p0: p0, g: g)
+    #expect(close(got, (0..<5).map { p0[$0] - lr * scaled(g[$0] + wd * p0[$0], 1) }, tol), "\(got)")
+}
+
+@Test("clipNorm scales the gradient by min(1, c / (‖g‖ + 1e-6)) in every kind's step", arguments: scalarTypes)
+func clipNormClosedForms(type: any Scalar.Type) { checkClipNorm(type) }
+
+func checkClipNorm<T: Scalar>(_ t: T.Type) {
+    let p0 = stepP0.map { roundTrip($0, T.self) }, g = stepG.map { roundTrip($0, T.self) }
+    let norm = g.reduce(0) { $0 + $1 * $1 }.squareRoot(), tol = closedFormTolerance(T.self)
+    for kind in OptimizerKind.allCases {
+        for clip in [0.5, 100.0] {  // clipped, and a limit above the norm (unchanged)
+            let scale = min(1, clip / (norm + 1e-6))
+            var h = OptimizerHyper(lr: 0.05, momentum: kind == .sgd || kind == .rmsprop ? 0.9 : 0)
+            let want = stepped(t, kind, h, steps: 2, p0: p0, g: g.map { $0 * scale })
+            h.clipNorm = clip
+            let got = stepped(t, kind, h, steps: 2, p0: p0, g: g)
+            #expect(close(got, want, 10 * tol), "\(kind) \(clip): \(got) vs \(want)")
+        }
+    }
+    // a non-finite norm refuses the step and changes nothing
+    let p = allocate(p0.map { T($0) }), gp = allocate(g.map { T($0) })
+    defer { p.deallocate(); gp.deallocate() }
+    let opt = Optimizer<T>(kind: .sgd, count: 5, hyper: OptimizerHyper(lr: 0.1, clipNorm: 1))!
+    gp[2] = T.infinity
+    #expect(!opt.step(p, gp) && opt.t == 0)
+    #expect(doubles(p, count: 5) == p0)
+}
+
+@Test("backward with accumulate adds the batch's gradient to the buffer", arguments: scalarTypes)
+func backwardAccumulates(type: any Scalar.Type) throws { try checkAccumulate(type) }
+
+func checkAccumulate<T: Scalar>(_: T.Type) throws {
+    let net = try #require(Network<T>.make(sizes: [3, 4, 2], activations: [.tanh, .identity], loss: .mse))
+    var gen = SplitMix64(seed: 9)
+    let count = net.layout.count
+    for j in 0..<count { net.params[j] = T(gen.uniform(-1, 1)) }
+    let x1 = allocate((0..<15).map { _ in T(gen.uniform(-1, 1)) }), y1 = allocate((0..<10).map { _ in T(gen.uniform(-1, 1)) })
+    let x2 = allocate((0..<9).map { _ in T(gen.uniform(-1, 1)) }), y2 = allocate((0..<6).map { _ in T(gen.uniform(-1, 1)) })
+    defer { x1.deallocate(); y1.deallocate(); x2.deallocate(); y2.deallocate() }
+    _ = try #require(net.backward(x1, .dense(UnsafePointer(y1)), batch: 5))
+    let g1 = doubles(net.grads, count: count)
+    _ = try #require(net.backward(x2, .dense(UnsafePointer(y2)), batch: 3))
+    let g2 = doubles(net.grads, count: count)
+    _ = try #require(net.backward(x1, .dense(UnsafePointer(y1)), batch: 5))
+    _ = try #require(net.backward(x2, .dense(UnsafePointer(y2)), batch: 3, accumulate: true))
+    #expect(close(doubles(net.grads, count: count), zip(g1, g2).map { $0 + $1 }, closedFormTolerance(T.self)))
+}
+
 // MARK: - addL2
 
 @Test("addL2 adds alpha·W/norm to the weight gradients only and returns ½·alpha·Σ‖W‖²/norm", arguments: scalarTypes)

@@ -40,7 +40,7 @@ def _load_core() -> _types.ModuleType:
 
 _core = _load_core()
 
-from . import optim, plot  # noqa: E402  (plot imports matplotlib only when it draws)
+from . import callbacks, optim, plot, reference  # noqa: E402  (plot imports matplotlib only when it draws)
 from ._network import ACTIVATIONS, LOSSES, Network, Trace
 from ._fit import History
 from ._threads import get_num_threads, set_num_threads, blas_corename
@@ -82,8 +82,10 @@ __all__ = [
     "Network",
     "Trace",
     "blas_corename",
+    "callbacks",
     "get_num_threads",
     "optim",
     "plot",
+    "reference",
     "set_num_threads",
 ]

@@ -303,12 +303,19 @@ run_pass(NetObject *self, int32_t pass, PyArrayObject *x, PyArrayObject *y, int 
 static PyObject *
 loss_call(NetObject *self, PyObject *args, PyObject *kwds, int32_t pass)
 {
-    static char *kwlist[] = {"X", "Y", "check_finite", "sample_weight", NULL};
+    static char *cost_kwlist[] = {"X", "Y", "check_finite", "sample_weight", NULL};
+    static char *backward_kwlist[] = {"X", "Y", "check_finite", "sample_weight", "accumulate", NULL};
     PyObject *x_obj, *y_obj, *w_obj = Py_None;
     PyArrayObject *x, *y, *w;
-    int finite = 1;
+    int finite = 1, accumulate = 0;
     if (!core_net_ready(self)) return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO", kwlist, &x_obj, &y_obj, &finite, &w_obj)) return NULL;
+    if (pass == SP_PASS_COST) {
+        if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO", cost_kwlist, &x_obj, &y_obj, &finite, &w_obj)) return NULL;
+    } else if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pOp", backward_kwlist, &x_obj, &y_obj, &finite, &w_obj,
+                                            &accumulate)) {
+        return NULL;
+    }
+    if (accumulate) pass = SP_PASS_ACCUMULATE;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, "X", "Y");
     if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
     double cost = 0.0;
@@ -319,7 +326,8 @@ loss_call(NetObject *self, PyObject *args, PyObject *kwds, int32_t pass)
     return PyFloat_FromDouble(cost);
 }
 
-/* backward(X, Y) -> float: fills the gradient buffer, returns the mean cost. */
+/* backward(X, Y, check_finite=True, sample_weight=None, accumulate=False) -> float: fills the gradient
+ * buffer (accumulate: adds to it), returns the mean cost. */
 static PyObject *
 Net_backward(NetObject *self, PyObject *args, PyObject *kwds) { return loss_call(self, args, kwds, SP_PASS_BACKWARD); }
 
@@ -504,7 +512,8 @@ static PyMethodDef Net_methods[] = {
     {"forward", (PyCFunction)(void (*)(void))Net_forward, METH_VARARGS | METH_KEYWORDS,
      "forward(X, out=None) -> ndarray\n\nS_out of the last layer for X (n, sizes[0])."},
     {"backward", (PyCFunction)(void (*)(void))Net_backward, METH_VARARGS | METH_KEYWORDS,
-     "backward(X, Y) -> float\n\nFill the gradient buffer; return the mean cost."},
+     "backward(X, Y, check_finite=True, sample_weight=None, accumulate=False) -> float\n\n"
+     "Fill the gradient buffer (accumulate: add to it); return the mean cost."},
     {"cost", (PyCFunction)(void (*)(void))Net_cost, METH_VARARGS | METH_KEYWORDS,
      "cost(X, Y) -> float\n\nThe mean cost; gradients untouched."},
     {"trace", (PyCFunction)(void (*)(void))Net_trace, METH_VARARGS | METH_KEYWORDS,

@@ -25,12 +25,14 @@ core_overlaps_state(OptObject *opt, PyArrayObject *a)
 static int
 parse_hyper(PyObject *kwds, sp_hyper *h)
 {
-    static char *kwlist[] = {"lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", NULL};
+    static char *kwlist[] = {"lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha",
+                             "clip_norm", NULL};
     PyObject *empty = PyTuple_New(0);
     if (!empty) return 0;
     int nesterov = h->nesterov != 0;
-    int ok = PyArg_ParseTupleAndKeywords(empty, kwds, "|$ddpdddd", kwlist, &h->lr, &h->momentum, &nesterov,
-                                         &h->weight_decay, &h->beta1, &h->beta2, &h->eps);
+    int ok = PyArg_ParseTupleAndKeywords(empty, kwds, "|$ddpdddddd", kwlist, &h->lr, &h->momentum, &nesterov,
+                                         &h->weight_decay, &h->beta1, &h->beta2, &h->eps, &h->alpha,
+                                         &h->clip_norm);
     Py_DECREF(empty);
     h->nesterov = nesterov;
     return ok;
@@ -48,7 +50,7 @@ Opt_init(OptObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     if (!PyArg_ParseTuple(args, "O!i:Optimizer", &NetType, &net, &kind)) return -1;
-    sp_hyper h = {NAN, 0.0, 0, 0.0, 0.9, 0.999, 1e-8};
+    sp_hyper h = {NAN, 0.0, 0, 0.0, 0.9, 0.999, 1e-8, 0.99, 0.0};
     if (!core_net_ready(net) || !parse_hyper(kwds, &h)) return -1;
     if (isnan(h.lr) && !(kwds && PyDict_GetItemString(kwds, "lr"))) {
         PyErr_SetString(PyExc_TypeError, "Optimizer() missing required keyword argument 'lr'");
@@ -138,7 +140,7 @@ Opt_set_t(OptObject *self, PyObject *value, void *c)
 
 static PyMethodDef Opt_methods[] = {
     {"set", (PyCFunction)(void (*)(void))Opt_set, METH_VARARGS | METH_KEYWORDS,
-     "set(*, lr, momentum, nesterov, weight_decay, beta1, beta2, eps): update the hyper-parameters given."},
+     "set(*, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, clip_norm): update the hyper-parameters given."},
     {"step", (PyCFunction)Opt_step, METH_NOARGS, "step(): update the network's parameters from its gradients."},
     {NULL}
 };
@@ -155,7 +157,7 @@ PyTypeObject OptType = {
     .tp_basicsize = sizeof(OptObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Optimizer(net, kind, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0, beta1=0.9, "
-              "beta2=0.999, eps=1e-8)\n\nLow-level optimizer state in Swift (use swiftprop.optim).",
+              "beta2=0.999, eps=1e-8, alpha=0.99, clip_norm=0.0)\n\nLow-level optimizer state in Swift (use swiftprop.optim).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Opt_init,
     .tp_dealloc = (destructor)Opt_dealloc,

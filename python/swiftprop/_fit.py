@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._network import as_input, as_sample_weight, as_target, check_data
+from ._network import as_input, as_sample_weight, as_target, check_data, input_hints
 from .distributed import EpochData, epoch_strategy
 from .optim import Adam, Optimizer
 
@@ -47,16 +47,75 @@ class History:
         """Number of completed epochs."""
         return len(self.loss)
 
+    def as_dict(self) -> dict[str, list]:
+        """The recorded lists by name (copies).
+
+        Returns
+        -------
+        dict of str to list of float
+            ``loss``, ``penalty``, ``val_loss``, ``val_score`` and ``epoch_time``.
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> sp.History(loss=[0.5, 0.25]).as_dict()["loss"]
+        [0.5, 0.25]
+        """
+        return {name: list(getattr(self, name)) for name in _FIELDS}
+
+    def to_pandas(self) -> Any:
+        """The history as a pandas DataFrame, one row per epoch (index ``epoch`` from 1); lists that were
+        not recorded (no validation data) are left out. Needs pandas.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> df = sp.History(loss=[0.5, 0.25], penalty=[0.0, 0.0], epoch_time=[0.1, 0.1]).to_pandas()
+        >>> list(df.columns), list(df.index)
+        (['loss', 'penalty', 'epoch_time'], [1, 2])
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError("History.to_pandas needs pandas: `pip install pandas` (or use as_dict())") from e
+        n = self.epochs
+        data = {k: v for k, v in self.as_dict().items() if len(v) == n}
+        return pd.DataFrame(data, index=pd.RangeIndex(1, n + 1, name="epoch"))
+
+
+_FIELDS = ("loss", "penalty", "val_loss", "val_score", "epoch_time")
+
 
 # ---- progress ---------------------------------------------------------------------------------------------
 
 def _progress_bar(total: int) -> Any:
-    """A tqdm.auto bar over epochs, or None without tqdm."""
+    """A tqdm bar over epochs (a widget in Jupyter when ipywidgets is there, else text), or None without tqdm."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm.std import tqdm as text_bar
     except ImportError:
         return None
-    return tqdm(total=total, unit="epoch", desc="fit")
+    bar: Any = text_bar
+    if _in_notebook():
+        try:
+            import ipywidgets  # noqa: F401  (tqdm.auto would warn and fall back without it)
+            from tqdm.notebook import tqdm as widget_bar
+
+            bar = widget_bar
+        except ImportError:
+            pass
+    return bar(total=total, unit="epoch", desc="fit")
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where tqdm.auto would pick its widget)."""
+    import sys
+
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _epoch_summary(history: History) -> dict:
@@ -109,8 +168,9 @@ def _validation_pair(net: "Network", validation_data: Optional[tuple]) -> Option
     except (TypeError, ValueError):
         raise TypeError("validation_data must be a pair (X_val, Y_val)") from None
     X_val = as_input(net, X_val, "X_val")
-    Y_val = as_target(net, Y_val, X_val.shape[0] if X_val.ndim == 2 else 0)
-    check_data(net, X_val, Y_val, "X_val", "Y_val")
+    Y_val = as_target(net, Y_val, X_val.shape[0] if X_val.ndim == 2 else 0, "Y_val")
+    with input_hints(net, X_val=X_val, Y_val=Y_val):
+        check_data(net, X_val, Y_val, "X_val", "Y_val")
     return X_val, Y_val
 
 
@@ -141,7 +201,8 @@ def fit(net: "Network", X: ArrayLike, Y: ArrayLike, epochs: int = 1, batch_size:
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     data = EpochData(X, Y, weights, shuffle, rng, batch_size, alpha)
     strategy = epoch_strategy(comm)
-    strategy.start(net, optimizer, data, epochs, check_finite)  # with MPI the ranks check together
+    with input_hints(net, X=X, Y=Y):
+        strategy.start(net, optimizer, data, epochs, check_finite)  # with MPI the ranks check together
     net.optimizer = optimizer
 
     history = History()
@@ -158,5 +219,9 @@ def fit(net: "Network", X: ArrayLike, Y: ArrayLike, epochs: int = 1, batch_size:
     finally:
         if bar is not None:
             bar.close()
+    for cb in callbacks:
+        end = getattr(cb, "on_train_end", None)
+        if callable(end):
+            end(net, history)
     strategy.finish(net)
     return history

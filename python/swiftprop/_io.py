@@ -6,7 +6,7 @@ optimizer class and arguments), ``params`` and, with an optimizer, ``optimizer_s
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,8 +31,21 @@ def _state(net: "Network", params: NDArray) -> dict:
     return state
 
 
-def save(net: "Network", path: Union[str, os.PathLike]) -> None:
-    """:meth:`Network.save`: write to a temporary file beside ``path``, then rename it over ``path``."""
+def _is_file(obj: Any) -> bool:
+    return not isinstance(obj, (str, bytes, os.PathLike)) and (hasattr(obj, "write") or hasattr(obj, "read"))
+
+
+def _name(source: Any) -> str:
+    """How messages name a path or a file object."""
+    if _is_file(source):
+        name = getattr(source, "name", None)
+        return str(name) if isinstance(name, (str, bytes, os.PathLike)) else f"the {type(source).__name__} given"
+    return str(os.fspath(source))
+
+
+def save(net: "Network", path: Union[str, os.PathLike, IO[bytes]]) -> None:
+    """:meth:`Network.save`: write to a temporary file beside ``path``, then rename it over ``path``; a
+    binary file object is written directly, from its current position."""
     import json
     import tempfile
 
@@ -42,8 +55,17 @@ def save(net: "Network", path: Union[str, os.PathLike]) -> None:
     if opt is not None:
         arrays["optimizer_state"] = opt.pop("state")
         state["optimizer"] = opt
+    if _is_file(path):
+        if not hasattr(path, "write"):
+            raise TypeError(f"path must be a path or a binary file object open for writing, got {type(path).__name__}")
+        np.savez(path, meta=np.array(json.dumps(state)), **arrays)  # type: ignore[arg-type]
+        return
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str, a path-like or a binary file object, got {type(path).__name__}")
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save to {path}: the folder {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=".swiftprop-", suffix=".npz.tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -59,8 +81,9 @@ def save(net: "Network", path: Union[str, os.PathLike]) -> None:
         raise
 
 
-def load(cls: "type[Network]", source: Union[str, os.PathLike]) -> "Network":
-    """:meth:`Network.load`: a new ``cls`` from a file written by :func:`save` (ValueError if unreadable).
+def load(cls: "type[Network]", source: Union[str, os.PathLike, IO[bytes]]) -> "Network":
+    """:meth:`Network.load`: a new ``cls`` from a file (path or binary file object) written by :func:`save`
+    (ValueError if unreadable).
 
     Nothing in the file is trusted before it is checked: the members' ``.npy`` headers (dtype, shape,
     byte count) are read first and compared with the metadata, so the parameters and the optimizer state
@@ -72,6 +95,20 @@ def load(cls: "type[Network]", source: Union[str, os.PathLike]) -> "Network":
 
     unreadable = (zipfile.BadZipFile, EOFError, KeyError, OSError, ValueError, TypeError, RecursionError,
                   json.JSONDecodeError)
+    if _is_file(source):
+        if not hasattr(source, "read"):
+            raise TypeError(f"source must be a path or a binary file object open for reading, got "
+                            f"{type(source).__name__}")
+        name = _name(source)
+        seekable = getattr(source, "seekable", None)
+        if not (callable(seekable) and seekable()):  # a zip archive is read from its end: buffer a stream
+            import io
+
+            source = io.BytesIO(source.read())  # type: ignore[union-attr]
+    elif not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a str, a path-like or a binary file object, got {type(source).__name__}")
+    else:
+        name = _name(source)
     try:
         with zipfile.ZipFile(source) as zf:
             members = _npz.open_members(zf)
@@ -92,16 +129,16 @@ def load(cls: "type[Network]", source: Union[str, os.PathLike]) -> "Network":
     except FileNotFoundError:
         raise
     except _NotOurs:
-        raise ValueError(f"{source!s} is not a swiftprop network file") from None
+        raise ValueError(f"{name} is not a swiftprop network file") from None
     except _Invalid as e:
-        raise ValueError(f"{source!s}: invalid swiftprop network file: {e}") from None
+        raise ValueError(f"{name}: invalid swiftprop network file: {e}") from None
     except unreadable as e:
-        raise ValueError(f"{source!s} is not a readable swiftprop network file: {e}") from None
+        raise ValueError(f"{name} is not a readable swiftprop network file: {e}") from None
     net = cls.__new__(cls)
     try:
         set_state(net, meta)
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{source!s}: invalid swiftprop network file: {e}") from None
+        raise ValueError(f"{name}: invalid swiftprop network file: {e}") from None
     return net
 
 

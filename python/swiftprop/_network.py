@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -27,9 +27,11 @@ LOSSES: tuple[str, ...] = tuple(_core.LOSSES)
 _ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 _OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 _HE = {"relu", "leaky_relu", "elu", "gelu"}
+#: Names of the weight initialisations ``Network(init=...)`` takes (None: the default scheme).
+INITS = ("he", "glorot", "lecun")
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
     """Every quantity of the derivation for one batch, per layer (index i = layer i+1 of the math).
 
@@ -51,6 +53,14 @@ class Trace:
     dW: list = field(default_factory=list)
     dB: list = field(default_factory=list)
     loss: float = 0.0
+
+    def __repr__(self) -> str:
+        def shapes(arrays: list) -> str:
+            return "[" + ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays) + "]"
+
+        return (f"Trace(loss={self.loss:.6g}, layers={len(self.S_in)}, S_in={shapes(self.S_in)}, "
+                f"S_out={shapes(self.S_out)}, deltas={shapes(self.deltas)}, dW={shapes(self.dW)}, "
+                f"dB={shapes(self.dB)})")
 
 
 # ---- conversions of the constructor's arguments ---------------------------------------------------------
@@ -120,10 +130,12 @@ def _check_dropout(rates: Union[float, Sequence[float]], n_hidden: int) -> list[
         raise TypeError(f"dropout must be a rate or a sequence of rates, got {rates!r}") from None
 
 
-def _check_labels(Y: NDArray) -> None:
+def _check_labels(Y: NDArray, name: str = "Y") -> None:
     """1-D class labels must be integers (their range is the core's rule)."""
     if not np.issubdtype(Y.dtype, np.integer):
-        raise TypeError(f"Y: 1-D targets are class labels and must be integers, got dtype {Y.dtype}")
+        raise TypeError(f"{name}: 1-D targets are class labels and must be integers, got dtype {Y.dtype}; "
+                        f"pass {name}.astype(np.int64) if they are whole numbers, or (n_samples, n_classes) "
+                        "probability rows")
 
 
 def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
@@ -140,39 +152,166 @@ def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
 
 
 # ---- the input policy (package-internal: the fit loop converts its arguments the same way) -----------------
+# One rule whatever the container (README, "Inputs"): an array is read through NumPy (ndarray as is, DLPack
+# producers with numpy.from_dlpack, the array/buffer protocols and pandas with numpy.asarray: all zero-copy
+# where the source allows); then a float array of the network's precision that is not C-contiguous, aligned
+# and in native byte order is copied once into that layout; any other dtype is left for the extension to
+# refuse (a value conversion is never made silently) and the message gets the fix. Python sequences carry no
+# dtype: their numbers are converted to the network's dtype.
 
-def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
-    """ndarrays pass through untouched (the extension checks them); sequences are converted."""
+def _is_pandas(obj: Any) -> bool:
+    return type(obj).__module__.partition(".")[0] == "pandas"
+
+
+def _has_array_protocol(obj: Any) -> bool:
+    if hasattr(obj, "__array__") or hasattr(obj, "__array_interface__") or hasattr(obj, "__array_struct__"):
+        return True
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _read_array(X: Any, name: str) -> Optional[NDArray]:
+    """X as an ndarray without converting its values (zero-copy where the source allows), or None for a
+    Python sequence (it has no dtype)."""
     if isinstance(X, np.ndarray):
         return X
-    try:
-        return np.asarray(X, dtype=net.dtype)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
-
-
-def as_target(net: "Network", Y: ArrayLike, n: int) -> NDArray:
-    """Y as the extension takes it: int64 labels (cross_entropy) or (n, n_outputs) rows."""
-    labels = net.loss == "cross_entropy"
-    if not isinstance(Y, np.ndarray):
+    if _is_pandas(X):
+        dtypes = getattr(X, "dtypes", None) if hasattr(X, "columns") else None  # a DataFrame's, per column
+        if dtypes is not None and len(set(dtypes)) > 1:
+            kinds = ", ".join(sorted({str(d) for d in dtypes}))
+            raise TypeError(f"{name} has columns of several dtypes ({kinds}); convert them to one float "
+                            f"dtype first, e.g. {name}.astype(np.float64)")
+        return np.asarray(X)
+    if hasattr(X, "__dlpack__"):
         try:
-            Y = np.asarray(Y)
+            return np.from_dlpack(X)
+        except (TypeError, ValueError, RuntimeError, BufferError) as e:
+            raise TypeError(f"{name} ({type(X).__name__}) cannot be read through DLPack: {e} (pass a CPU "
+                            f"tensor of the network's dtype, detached from autograd: {name}.detach().cpu())") from None
+    if _has_array_protocol(X):
+        try:
+            return np.asarray(X)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be an array of numbers: {e}") from None
+    return None
+
+
+def _fit_layout(A: NDArray, dtype: np.dtype, name: str) -> NDArray:
+    """A float array of ``dtype``'s precision in C order, aligned and native (copied once if it is not);
+    arrays of any other dtype unchanged (the extension refuses them)."""
+    if A.dtype.kind != "f" or A.dtype.itemsize != dtype.itemsize:
+        return A
+    if A.dtype == dtype and A.flags.c_contiguous and A.flags.aligned:
+        return A
+    if A.size > 1 and 0 in A.strides and any(s > 1 for s, st in zip(A.shape, A.strides) if st == 0):
+        # a broadcast view: copying would allocate what it claims, not what it holds
+        raise ValueError(f"{name} is a broadcast view (a stride of 0): materialise it with "
+                         f"np.ascontiguousarray({name}) if you mean to")
+    return np.require(A, dtype, ["C_CONTIGUOUS", "ALIGNED"])
+
+
+def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
+    """X by the input policy: zero-copy when dtype and layout fit, one copy for a re-layout, sequences
+    converted; other dtypes left for the extension to refuse (see the README's table)."""
+    A = _read_array(X, name)
+    if A is None:
+        try:
+            return np.asarray(X, dtype=net.dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be a 2-D array of numbers: {e}") from None
+    return _fit_layout(A, net.dtype, name)
+
+
+def _is_text(A: NDArray) -> bool:
+    if A.dtype.kind in "US":
+        return True
+    return A.dtype.kind == "O" and A.size > 0 and isinstance(A.flat[0], (str, bytes))
+
+
+_LABELS_HINT = ("class labels must be integers 0 .. n_classes-1: encode them with "
+                "sklearn.preprocessing.LabelEncoder, or use swiftprop.sklearn.MLPClassifier, which takes "
+                "labels of any type")
+
+
+def as_target(net: "Network", Y: ArrayLike, n: int, name: str = "Y") -> NDArray:
+    """Y by the input policy: int64 labels (cross_entropy, any integer dtype and layout: converted, they are
+    small) or (n, n_outputs) rows as X."""
+    labels = net.loss == "cross_entropy"
+    A = _read_array(Y, name)
+    if A is None:  # a sequence: labels stay integers, other numbers take the network's dtype
+        try:
+            A = np.asarray(Y)
         except ValueError as e:
-            raise TypeError(f"Y must be an array of numbers: {e}") from None
-        if not (labels and Y.ndim == 1 and np.issubdtype(Y.dtype, np.integer)):
-            Y = as_input(net, Y.tolist(), "Y")
+            raise TypeError(f"{name} must be an array of numbers: {e}") from None
+        if not (labels and A.ndim == 1 and A.dtype.kind in "iu") and not _is_text(A):
+            try:
+                A = np.asarray(Y, dtype=net.dtype)
+            except (TypeError, ValueError, OverflowError) as e:
+                raise TypeError(f"{name} must be an array of numbers: {e}") from None
+    if _is_text(A):
+        raise TypeError(f"{name} holds text ({A.dtype}); {_LABELS_HINT}")
+    Y = A
     n_out = net.sizes[-1]
     if Y.ndim == 1 and not labels and n_out != 1:
-        raise ValueError(f"Y must have shape (n_samples, {n_out}) for loss={net.loss!r}, got {Y.shape}")
+        raise ValueError(f"{name} must have shape (n_samples, {n_out}) for loss={net.loss!r}, got {Y.shape}")
     if Y.ndim == 1 and labels:
-        _check_labels(Y)
+        _check_labels(Y, name)
         return np.require(Y, np.int64, ["C_CONTIGUOUS", "ALIGNED"])
     if Y.ndim == 1 and n_out == 1:
         Y = Y.reshape(-1, 1)  # a view: one output per sample
-    if (Y.ndim == 2 and Y.dtype == net.dtype and Y.shape == (n, n_out) and Y.flags.c_contiguous
-            and Y.flags.aligned and Y.dtype.isnative):  # the layout the extension will accept
+    Y = _fit_layout(Y, net.dtype, name)
+    if Y.ndim == 2 and Y.dtype == net.dtype and Y.shape == (n, n_out):  # the layout the extension accepts
         _check_target_values(net.loss, net.dtype, Y)
     return Y
+
+
+def _hint(net: "Network", message: str, arrays: dict[str, Any]) -> Optional[str]:
+    """The fix for an extension's message about one of ``arrays`` (by name), or None."""
+    for name, A in arrays.items():
+        if not isinstance(A, np.ndarray) or not message.startswith(name + " "):
+            continue
+        rest = message[len(name) + 1:]
+        if rest.startswith("must be 2-D") and A.ndim == 1:
+            if name.startswith("X"):
+                return (f"reshape it: {name}.reshape(1, -1) for a single sample, {name}.reshape(-1, 1) for a "
+                        "single feature")
+            return f"reshape it: {name}.reshape(-1, 1) for a single output"
+        if rest.startswith("must have dtype"):
+            if (name.startswith("Y") and net.loss == "cross_entropy" and A.ndim == 2 and A.shape[1] == 1
+                    and A.dtype.kind in "iub"):
+                return f"class labels must be 1-D: pass {name}.ravel()"
+            want = net.dtype.name
+            fix = f"convert it with {name}.astype(np.{want}) (a copy)"
+            if A.dtype.kind == "f" and A.dtype in (np.float32, np.float64):
+                fix += f", or build the network with Network(..., dtype=np.{A.dtype.name})"
+            return fix
+    return None
+
+
+class _Hints:
+    """Context manager: a TypeError/ValueError of the extension about one of the named arrays gets its fix
+    appended (the message and its rule stay the extension's)."""
+
+    def __init__(self, net: "Network", arrays: dict[str, Any]) -> None:
+        self.net, self.arrays = net, arrays
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, err: Any, tb: Any) -> None:
+        if kind in (TypeError, ValueError):
+            hint = _hint(self.net, str(err), self.arrays)
+            if hint is not None:
+                raise kind(f"{err}; {hint}") from None
+
+
+def input_hints(net: "Network", **arrays: Any) -> _Hints:
+    """Package-internal: ``with input_hints(net, X=X, Y=Y): ...`` appends the fix to the extension's
+    message about a dtype or a 1-D array (see :func:`as_input`)."""
+    return _Hints(net, arrays)
 
 
 def as_sample_weight(net: "Network", sample_weight: Optional[ArrayLike], n: int) -> Optional[NDArray]:
@@ -221,6 +360,12 @@ class Network:
         [0, 1). Applied only while training with :meth:`fit` (inverted dropout: kept units are scaled
         by 1/(1 − rate), so :meth:`forward`, :meth:`backward` and :meth:`cost` need no rescaling and
         stay deterministic).
+    init : {"he", "glorot", "lecun"}, callable or None, default None
+        Weight initialisation (biases are zero). None: Glorot-uniform, He-uniform before relu-like
+        activations, scikit-learn's bound before a sigmoid (see :meth:`init_params`). "he":
+        U(±sqrt(6 / fan_in)); "glorot": U(±sqrt(6 / (fan_in + fan_out))); "lecun": U(±sqrt(3 / fan_in)),
+        for every layer. A callable is called as ``init(shape, rng)`` for each W (shape (fan_out,
+        fan_in), ``rng`` a numpy.random.Generator) and returns its values.
 
     Attributes
     ----------
@@ -233,9 +378,11 @@ class Network:
 
     Notes
     -----
-    Arrays passed to :meth:`forward`, :meth:`backward`, :meth:`cost` and :meth:`trace` are read in
-    place (zero-copy) and must be C-contiguous with the network's dtype; a ndarray that is not raises
-    instead of being copied. Plain sequences (lists, tuples) are converted. Calls on one network
+    Inputs of :meth:`forward`, :meth:`backward`, :meth:`cost`, :meth:`trace`, :meth:`score` and
+    :meth:`fit` follow one policy whatever the container (NumPy array, DLPack tensor, buffer, pandas):
+    the network's dtype in C order is read in place (zero-copy), in another layout it is copied once,
+    any other dtype raises TypeError naming the fix (``X.astype(...)`` or ``dtype=``). Plain sequences
+    (lists, tuples) are converted. Calls on one network
     from several threads are serialised; the GIL is released during the computation.
 
     Examples
@@ -257,8 +404,14 @@ class Network:
         dtype: DTypeLike = np.float64,
         seed: Union[int, np.random.Generator, None] = None,
         dropout: Union[float, Sequence[float]] = 0.0,
+        init: Union[str, Callable[..., Any], None] = None,
     ) -> None:
+        if not (init is None or callable(init) or init in INITS):
+            if isinstance(init, str):
+                raise ValueError(f"init must be one of {', '.join(INITS)}, a callable or None, got {init!r}")
+            raise TypeError(f"init must be a name, a callable or None, got {type(init).__name__}")
         self._build(sizes, activations, loss, dtype, dropout)
+        self._init: Union[str, Callable[..., Any], None] = init
         self.init_params(seed)
 
     def _build(self, sizes: Any, activations: Any, loss: Any, dtype: Any, dropout: Any) -> None:
@@ -273,6 +426,7 @@ class Network:
         self._loss = loss
         self._net = _core.Net(list(sizes), [_core.ACTIVATIONS[a] for a in acts], _core.LOSSES[loss], dt)
         self._make_views()
+        self._init = None
         self.dropout = dropout  # the setter takes a float or a sequence
         #: The optimizer the last :meth:`fit` used (saved and pickled with the network); None before.
         self.optimizer: Any = None
@@ -368,24 +522,44 @@ class Network:
         return self._bias_grads
 
     def init_params(self, seed: Union[int, np.random.Generator, None] = None) -> None:
-        """(Re)initialise the parameters in place.
+        """(Re)initialise the parameters in place, by the constructor's ``init``.
 
-        Weights are drawn uniformly in ±sqrt(6 / (fan_in + fan_out)) (Glorot; ±sqrt(2 / (fan_in +
-        fan_out)) before a sigmoid, as scikit-learn), or ±sqrt(6 / fan_in) before relu, leaky_relu,
-        elu and gelu (He); biases are zero.
+        By default weights are drawn uniformly in ±sqrt(6 / (fan_in + fan_out)) (Glorot; ±sqrt(2 /
+        (fan_in + fan_out)) before a sigmoid, as scikit-learn), or ±sqrt(6 / fan_in) before relu,
+        leaky_relu, elu and gelu (He); biases are zero.
 
         Parameters
         ----------
         seed : int, numpy.random.Generator or None
             Source of randomness; the same seed gives the same parameters.
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> net = sp.Network([4, 8, 1], init="lecun", seed=0)
+        >>> bool(abs(net.weights[0]).max() <= (3 / 4) ** 0.5)
+        True
+        >>> net.init_params(seed=1)  # new draws, same scheme
         """
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        for W, B, f in zip(self._weights, self._biases, self._activations):
+        init = self._init
+        for i, (W, B, f) in enumerate(zip(self._weights, self._biases, self._activations)):
             fan_out, fan_in = W.shape
-            if f in _HE:
+            if callable(init):
+                values = np.asarray(init(W.shape, rng))
+                if values.shape != W.shape:
+                    raise ValueError(f"init returned shape {values.shape} for W[{i}], expected {W.shape}")
+                if not np.isfinite(values).all():
+                    raise ValueError(f"init returned NaN or infinity for W[{i}]")
+                W[...] = values
+                B[...] = 0
+                continue
+            if init == "he" or (init is None and f in _HE):
                 bound = np.sqrt(6.0 / fan_in)
+            elif init == "lecun":
+                bound = np.sqrt(3.0 / fan_in)
             else:
-                bound = np.sqrt((2.0 if f == "sigmoid" else 6.0) / (fan_in + fan_out))
+                bound = np.sqrt((2.0 if f == "sigmoid" and init is None else 6.0) / (fan_in + fan_out))
             W[...] = rng.uniform(-bound, bound, size=W.shape)
             B[...] = 0
 
@@ -397,43 +571,100 @@ class Network:
         Parameters
         ----------
         X : ndarray of shape (n_samples, sizes[0])
-            C-contiguous, of the network's dtype, finite. Read in place.
+            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above).
         out : ndarray of shape (n_samples, sizes[-1]), optional
             Where to write the result (C-contiguous, writeable, network dtype).
 
         Returns
         -------
         ndarray of shape (n_samples, sizes[-1])
-        """
-        return self._net.forward(as_input(self, X), out)
+            ``out`` when given.
 
-    def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([4, 8, 2], seed=0)
+        >>> net.forward(np.zeros((5, 4))).shape
+        (5, 2)
+        >>> net.forward(np.zeros(4))  # one sample must be a row
+        Traceback (most recent call last):
+        ...
+        ValueError: X must be 2-D, got a 1-D array; reshape it: X.reshape(1, -1) for a single sample, X.reshape(-1, 1) for a single feature
+        """
+        X = as_input(self, X)
+        with input_hints(self, X=X):  # not out: it is written in place, a converted copy would not help
+            return self._net.forward(X, out)
+
+    def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None, *,
+                 accumulate: bool = False) -> float:
         """Forward and backward pass: fill :attr:`grads` with the gradient of the mean cost.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, sizes[0])
-            C-contiguous, of the network's dtype, finite. Read in place.
+            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above).
         Y : ndarray
             Targets: (n_samples, sizes[-1]) of the network's dtype; for cross_entropy also integer
             class labels of shape (n_samples,); for a single output also shape (n_samples,).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights with a positive sum: the cost becomes Σ w·cost / Σ w.
+        accumulate : bool, default False
+            Add this batch's gradient to :attr:`grads` instead of overwriting it (gradient
+            accumulation: each call adds the gradient of its own batch's mean cost; divide, or scale
+            the learning rate, to average over k calls).
 
         Returns
         -------
         float
             The mean cost over the batch.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([3, 5, 1], seed=0)
+        >>> X, y = np.random.default_rng(0).normal(size=(8, 3)), np.zeros((8, 1))
+        >>> whole = net.backward(X, y)
+        >>> g = net.grads.copy()
+        >>> a = net.backward(X[:4], y[:4])
+        >>> b = net.backward(X[4:], y[4:], accumulate=True)  # grads = sum of both halves' gradients
+        >>> bool(np.allclose(net.grads / 2, g))
+        True
+        """
+        if not isinstance(accumulate, (bool, np.bool_)):
+            raise TypeError(f"accumulate must be a bool, got {type(accumulate).__name__}")
+        X = as_input(self, X)
+        n = _rows(X)
+        Y = as_target(self, Y, n)
+        with input_hints(self, X=X, Y=Y):
+            return self._net.backward(X, Y, sample_weight=as_sample_weight(self, sample_weight, n),
+                                      accumulate=bool(accumulate))
+
+    def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
+        """Mean cost over the batch, without touching the gradients.
+
+        Parameters
+        ----------
+        X, Y, sample_weight
+            As for :meth:`backward`.
+
+        Returns
+        -------
+        float
+            Σ w·cost / Σ w over the samples (the mean without weights).
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([2, 3], activations=["softmax"], loss="cross_entropy", seed=0)
+        >>> net.params[:] = 0  # uniform predictions: the cost is log(3)
+        >>> round(net.cost(np.ones((4, 2)), np.array([0, 1, 2, 0])), 6) == round(float(np.log(3)), 6)
+        True
         """
         X = as_input(self, X)
         n = _rows(X)
-        return self._net.backward(X, as_target(self, Y, n), sample_weight=as_sample_weight(self, sample_weight, n))
-
-    def cost(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
-        """Mean cost over the batch, without touching the gradients (same arguments as :meth:`backward`)."""
-        X = as_input(self, X)
-        n = _rows(X)
-        return self._net.cost(X, as_target(self, Y, n), sample_weight=as_sample_weight(self, sample_weight, n))
+        Y = as_target(self, Y, n)
+        with input_hints(self, X=X, Y=Y):
+            return self._net.cost(X, Y, sample_weight=as_sample_weight(self, sample_weight, n))
 
     def trace(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Trace:
         """Run :meth:`backward` and return every quantity of the derivation, layer by layer.
@@ -447,11 +678,19 @@ class Network:
         -------
         Trace
             ``S_in``, ``S_out``, ``deltas``, ``dW``, ``dB`` (lists of copies, one per layer) and ``loss``.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([4, 16, 3], activations="tanh", loss="cross_entropy", seed=0)
+        >>> net.trace(np.zeros((8, 4)), np.zeros(8, dtype=int))
+        Trace(loss=1.09861, layers=2, S_in=[(8, 16), (8, 3)], S_out=[(8, 16), (8, 3)], deltas=[(8, 16), (8, 3)], dW=[(16, 4), (3, 16)], dB=[(16,), (3,)])
         """
         X = as_input(self, X)
         n = _rows(X)
-        loss, s_in, s_out, deltas, grads = self._net.trace(X, as_target(self, Y, n),
-                                                           sample_weight=as_sample_weight(self, sample_weight, n))
+        Y = as_target(self, Y, n)
+        with input_hints(self, X=X, Y=Y):
+            loss, s_in, s_out, deltas, grads = self._net.trace(X, Y, sample_weight=as_sample_weight(self, sample_weight, n))
         dW, dB = self._split(grads)
         return Trace(S_in=s_in, S_out=s_out, deltas=deltas, dW=list(dW), dB=list(dB), loss=loss)
 
@@ -463,10 +702,25 @@ class Network:
         ----------
         X, Y : ndarray
             As for :meth:`backward`.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> net = sp.Network([1, 1], activations=["identity"], seed=0)
+        >>> net.weights[0][:] = 2.0
+        >>> X = np.arange(5.0).reshape(-1, 1)
+        >>> net.score(X, 2 * X)  # a perfect fit: R² = 1
+        1.0
         """
         X = as_input(self, X)
         out = self.forward(X)
         Y = as_target(self, Y, len(X))
+        with input_hints(self, X=X, Y=Y):
+            check_data(self, X, Y)
         if self._loss == "cross_entropy":
             truth = Y if Y.ndim == 1 else Y.argmax(axis=1)
             return float((out.argmax(axis=1) == truth).mean())
@@ -501,8 +755,8 @@ class Network:
         Parameters
         ----------
         X : ndarray of shape (n_samples, sizes[0])
-            Read in place (zero-copy; C-contiguous, network dtype). Shuffled mini-batches are gathered
-            into a reused buffer, so X is never copied whole.
+            Read in place (zero-copy) when C-contiguous with the network dtype (another layout is
+            copied once). Shuffled mini-batches are gathered into a reused buffer.
         Y : ndarray
             Targets, as for :meth:`backward`.
         epochs : int, default 1
@@ -518,7 +772,12 @@ class Network:
         validation_data : (X_val, Y_val), optional
             Evaluated after each epoch into ``History.val_loss`` / ``val_score``.
         callbacks : iterable of callables
-            Each called as ``callback(net, epoch, history)`` after every epoch; returning True stops.
+            Each called as ``callback(net, epoch, history)`` after every epoch, ``epoch`` counting from 1;
+            returning True stops. A callback's ``on_train_end(net, history)``, if it has one, is called
+            when training ends without an exception. See :mod:`swiftprop.callbacks`
+            (:class:`~swiftprop.callbacks.EarlyStopping`, :class:`~swiftprop.callbacks.ModelCheckpoint`)
+            and the schedules of :mod:`swiftprop.optim` (``StepLR``, ``CosineAnnealingLR``, ...), which
+            step once per epoch.
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; a batch's cost is Σ w·cost / Σ w over its samples.
         alpha : float, default 0
@@ -527,8 +786,9 @@ class Network:
         verbose : bool, default False
             Print one line per epoch.
         progress : bool, default False
-            Show a progress bar over the epochs with the loss and validation score (``tqdm.auto``:
-            a widget in Jupyter, text in a terminal). Without tqdm installed, one line per epoch.
+            Show a progress bar over the epochs with the loss and validation score (tqdm: a widget in
+            Jupyter when ipywidgets is installed, else a text bar, without a warning). Without tqdm
+            installed, one line per epoch.
         comm : mpi4py.MPI.Comm, optional
             Data-parallel training: each rank passes its own shard of the data and the same
             arguments; ``batch_size`` is per rank (the global batch is ``batch_size × comm.size``).
@@ -553,6 +813,18 @@ class Network:
             fraction of a second, after a completed step, and propagates.
         TypeError, ValueError
             For invalid arguments, before anything changes.
+
+        Examples
+        --------
+        >>> import numpy as np, swiftprop as sp
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2)); y = (X[:, 0] > 0).astype(int)
+        >>> net = sp.Network([2, 8, 2], loss="cross_entropy", seed=0)
+        >>> opt = sp.optim.Adam(net, lr=0.05)
+        >>> h = net.fit(X, y, epochs=20, optimizer=opt, seed=0,
+        ...             callbacks=[sp.optim.CosineAnnealingLR(opt, T_max=20)])
+        >>> h.epochs, h.loss[-1] < h.loss[0], net.score(X, y) > 0.9
+        (20, True, True)
         """
         from ._fit import fit
 
@@ -560,8 +832,59 @@ class Network:
                    validation_data=validation_data, callbacks=callbacks, sample_weight=sample_weight,
                    alpha=alpha, verbose=verbose, progress=progress, comm=comm, check_finite=check_finite)
 
+    def summary(self) -> str:
+        """A text table of the architecture: per layer the shapes of W and B, the parameter count, the
+        activation and the dropout after it; the total; the loss and dtype.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> print(sp.Network([4, 16, 3], activations="tanh", loss="cross_entropy").summary())
+        layer  W (out, in)  B      params  activation  dropout
+        -----  -----------  -----  ------  ----------  -------
+        1      (16, 4)      (16,)      80  tanh        0
+        2      (3, 16)      (3,)       51  softmax     -
+        -----  -----------  -----  ------  ----------  -------
+        total                         131
+        loss cross_entropy, dtype float64, 2.05 KiB for parameters and gradients
+        """
+        head = ("layer", "W (out, in)", "B", "params", "activation", "dropout")
+        rows = []
+        for i, (W, f) in enumerate(zip(self._weights, self._activations)):
+            drop = f"{self._dropout[i]:g}" if i < len(self._dropout) else "-"
+            rows.append((str(i + 1), f"({W.shape[0]}, {W.shape[1]})", f"({W.shape[0]},)",
+                         f"{W.size + W.shape[0]:,}", f, drop))
+        total = ("total", "", "", f"{self.n_params:,}", "", "")
+        widths = [max(len(r[k]) for r in [head, total, *rows]) for k in range(len(head))]
+
+        def line(cells: Sequence[str]) -> str:
+            out = [c.rjust(w) if k == 3 else c.ljust(w) for k, (c, w) in enumerate(zip(cells, widths))]
+            return "  ".join(out).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        nbytes = 2 * self._params.nbytes
+        size = f"{nbytes / 2**10:.2f} KiB" if nbytes < 2**20 else f"{nbytes / 2**20:.2f} MiB"
+        return "\n".join([line(head), rule, *(line(r) for r in rows), rule, line(total),
+                          f"loss {self._loss}, dtype {self.dtype.name}, {size} for parameters and gradients"])
+
     def param_hash(self) -> str:
-        """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks)."""
+        """A short hash of the parameters (e.g. to confirm MPI ranks hold identical networks).
+
+        Returns
+        -------
+        str
+            32 hexadecimal digits (BLAKE2b of the parameter bytes).
+
+        Examples
+        --------
+        >>> import swiftprop as sp
+        >>> sp.Network([2, 3], seed=0).param_hash() == sp.Network([2, 3], seed=0).param_hash()
+        True
+        """
         import hashlib
 
         return hashlib.blake2b(self._params.tobytes(), digest_size=16).hexdigest()
@@ -588,29 +911,65 @@ class Network:
 
     # ---- persistence (in swiftprop._io) -------------------------------------------------------
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
+    def save(self, path: Union[str, os.PathLike, IO[bytes]]) -> None:
         """Save architecture, dtype, parameters and :attr:`optimizer` state to a NumPy ``.npz`` file.
 
-        The file is written to a temporary name beside ``path`` and renamed over it, so an
-        interrupted save never destroys a previous file.
+        To a path, the file is written to a temporary name beside ``path`` and renamed over it, so an
+        interrupted save never destroys a previous file; a binary file object is written directly.
 
         Parameters
         ----------
-        path : str or path-like
-            Destination; the ``.npz`` suffix is not added.
+        path : str, path-like or binary file object
+            Destination; the ``.npz`` suffix is not added. Its folder must exist.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the folder of ``path`` does not exist (the message names it).
+
+        Examples
+        --------
+        >>> import io, swiftprop as sp
+        >>> net = sp.Network([3, 4, 2], seed=0)
+        >>> buf = io.BytesIO()
+        >>> net.save(buf)
+        >>> _ = buf.seek(0)
+        >>> sp.Network.load(buf).param_hash() == net.param_hash()
+        True
         """
         from . import _io
 
         _io.save(self, path)
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> "Network":
+    def load(cls, path: Union[str, os.PathLike, IO[bytes]]) -> "Network":
         """Load a network written by :meth:`save` (bit-exact parameters and optimizer state).
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            The file; a file object is read from its current position (a non-seekable stream is
+            buffered in memory first).
+
+        Returns
+        -------
+        Network
+            With :attr:`optimizer` restored when one was saved.
 
         Raises
         ------
+        FileNotFoundError
+            If there is no such file.
         ValueError
             If the file is truncated, corrupt, or not a swiftprop network file.
+
+        Examples
+        --------
+        >>> import os, tempfile, swiftprop as sp
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> sp.Network([3, 4, 2], loss="cross_entropy", seed=0).save(path)
+        >>> sp.Network.load(path)
+        Network(sizes=[3, 4, 2], activations=[relu, softmax], loss='cross_entropy', dtype=float64, n_params=26)
         """
         from . import _io
 

@@ -588,7 +588,7 @@ def backward(
 # below uses ``[W[0], B[0], W[1], B[1], ...]``, the order of swiftprop's flat
 # parameter buffer).  Arithmetic is done in the dtype of the arrays.
 
-__all__ += ["sgd_step", "adam_step", "train_epoch"]
+__all__ += ["sgd_step", "adam_step", "rmsprop_step", "clip_grad_norm", "train_epoch"]
 
 
 def _as_array_list(arrays, what: str) -> list[np.ndarray]:
@@ -737,6 +737,87 @@ def adam_step(
         if decoupled:
             p *= decay
         p -= update
+
+
+def rmsprop_step(
+    params: Sequence[np.ndarray] | np.ndarray,
+    grads: Sequence[np.ndarray] | np.ndarray,
+    square_avg: Sequence[np.ndarray] | np.ndarray,
+    momentum_buffer: Sequence[np.ndarray] | np.ndarray,
+    lr: float,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+) -> None:
+    r"""One step of RMSprop, in place (PyTorch's ``torch.optim.RMSprop``, not centered).
+
+    Parameters
+    ----------
+    params : ndarray or sequence of ndarray
+        Parameters ``p``, updated in place.
+    grads : ndarray or sequence of ndarray
+        Gradients ``g``, same shapes as `params` (read only).
+    square_avg, momentum_buffer : ndarray or sequence of ndarray
+        Running mean of ``g²`` and momentum buffer, same shapes, updated in place (start at 0).
+    lr : float
+        Learning rate.
+    alpha : float, optional
+        Smoothing constant (default 0.99).
+    eps : float, optional
+        Added to ``sqrt(s)`` (default 1e-8).
+    momentum : float, optional
+        ``μ`` (default 0).
+    weight_decay : float, optional
+        Coupled ``λ`` (default 0), added to the gradient.
+
+    Notes
+    -----
+    With ``d = g + λ p``::
+
+        s ← α s + (1 − α) d²
+        μ = 0:      p ← p − lr · d / (sqrt(s) + eps)
+        otherwise:  b ← μ b + d / (sqrt(s) + eps);   p ← p − lr · b
+    """
+    P = _as_array_list(params, "params")
+    G = _as_array_list(grads, "grads")
+    S = _as_array_list(square_avg, "square_avg")
+    B = _as_array_list(momentum_buffer, "momentum_buffer")
+    _check_same_shapes(("params", P), ("grads", G), ("square_avg", S), ("momentum_buffer", B))
+    for p, g, s, b in zip(P, G, S, B):
+        d = g + weight_decay * p
+        s *= alpha
+        s += (1.0 - alpha) * d * d
+        u = d / (np.sqrt(s) + eps)
+        if momentum == 0:
+            p -= lr * u
+            continue
+        b *= momentum
+        b += u
+        p -= lr * b
+
+
+def clip_grad_norm(grads: Sequence[np.ndarray] | np.ndarray, max_norm: float) -> tuple[list[np.ndarray], float]:
+    r"""Gradients scaled to a global L2 norm of at most `max_norm` (PyTorch's ``clip_grad_norm_``).
+
+    Parameters
+    ----------
+    grads : ndarray or sequence of ndarray
+        The gradients of every parameter (read only).
+    max_norm : float
+        The largest norm.
+
+    Returns
+    -------
+    clipped : list of ndarray
+        ``g · min(1, max_norm / (‖g‖ + 1e-6))``, ‖g‖ the L2 norm over every array together.
+    norm : float
+        ‖g‖ before clipping.
+    """
+    G = _as_array_list(grads, "grads")
+    norm = math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2)) for g in G))
+    scale = min(1.0, max_norm / (norm + 1e-6))
+    return [g * g.dtype.type(scale) for g in G], norm
 
 
 def _weighted_last_layer(loss: str, activation: str, S_in_last: np.ndarray, S_out_last: np.ndarray,

@@ -121,10 +121,20 @@ def networks(draw, max_layers: int = 3, max_width: int = 6):
     return net
 
 
+def _layout(net, A):
+    """The input policy's re-layout: a float array of the network's precision is copied once into C order
+    (aligned, native); a broadcast view is refused (None); other dtypes are left for the extension."""
+    if A.dtype.kind != "f" or A.dtype.itemsize != np.dtype(net.dtype).itemsize:
+        return A
+    if A.size > 1 and any(st == 0 and n > 1 for n, st in zip(A.shape, A.strides)):
+        return None
+    return np.require(A, net.dtype, ["C_CONTIGUOUS", "ALIGNED"])
+
+
 def as_input(net, X):
-    """What Network._input makes of X (None if it raises)."""
+    """What the input policy makes of X (None if it raises)."""
     if isinstance(X, np.ndarray):
-        return X
+        return _layout(net, X)
     try:
         return np.asarray(X, dtype=net.dtype)
     except (TypeError, ValueError, OverflowError):
@@ -153,8 +163,8 @@ def as_target(net, Y):
     if Y.ndim == 1 and labels:  # 1-D targets are labels for cross_entropy, even with one output
         return Y
     if Y.ndim == 1 and net.sizes[-1] == 1:
-        return Y.reshape(-1, 1)
-    return Y
+        Y = Y.reshape(-1, 1)
+    return _layout(net, Y)
 
 
 def y_ok(net, Y, n: int) -> bool:

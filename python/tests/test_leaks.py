@@ -252,7 +252,7 @@ def test_error_paths_forward(data):
     X, Y, labels = data
     net = small_net()
     X32 = X.astype(np.float32)
-    Xf = np.asfortranarray(np.ones((4, 3)))
+    Xf = np.asfortranarray(np.ones((4, 5)))  # copied into C order (the input policy), then refused
     Xw = np.ones((4, 5))
     Xnan = X.copy()
     Xnan[1, 1] = np.nan
@@ -261,7 +261,8 @@ def test_error_paths_forward(data):
     alias = net.params[:8].reshape(4, 2)
     for name, args, exc in [
         ("forward wrong dtype", (X32,), TypeError),
-        ("forward Fortran", (Xf,), ValueError),
+        ("forward Fortran, wrong shape", (Xf,), ValueError),
+        ("forward broadcast view", (np.broadcast_to(X[:1], X.shape),), ValueError),
         ("forward wrong shape", (Xw,), ValueError),
         ("forward NaN", (Xnan,), ValueError),
         ("forward out read-only", (X, out_ro), ValueError),

@@ -298,7 +298,6 @@ BAD_X_DTYPES = {
     "float16": _X64.astype(np.float16),
     "complex128": _X64.astype(np.complex128),
     "object": _X64.astype(object),
-    "bigendian": _X64.astype(">f8"),
 }
 
 
@@ -308,8 +307,7 @@ def test_x_wrong_dtype_is_type_error(ce_net, method, kind):
     X = BAD_X_DTYPES[kind]
     labels = np.arange(8) % 3
     call = (lambda: ce_net.forward(X)) if method == "forward" else (lambda: getattr(ce_net, method)(X, labels))
-    match = r"X must be in native byte order" if kind == "bigendian" else r"X must have dtype float64"
-    _check_rejected(ce_net, call, TypeError, match)
+    _check_rejected(ce_net, call, TypeError, r"X must have dtype float64, got .*; convert it with X\.astype\(np\.float64\)")
 
 
 def test_float64_x_to_float32_net_is_type_error():
@@ -318,7 +316,7 @@ def test_float64_x_to_float32_net_is_type_error():
     net.backward(X.astype(np.float32), labels)
     _check_rejected(net, lambda: net.forward(X), TypeError, r"X must have dtype float32")
     _check_rejected(net, lambda: net.backward(X, labels), TypeError, r"X must have dtype float32")
-    _check_rejected(net, lambda: net.forward(X.astype("<f4").astype(">f4")), TypeError, r"X must be in native")
+    _check_rejected(net, lambda: net.forward(X), TypeError, r"or build the network with Network\(\.\.\., dtype=np\.float64\)")
 
 
 @pytest.mark.parametrize("method", ["forward", "backward"])
@@ -359,25 +357,34 @@ def test_y_rows_must_match_x_rows(ce_net, method):
         lambda X: np.ascontiguousarray(np.repeat(X, 2, axis=1))[:, ::2],
         lambda X: np.ascontiguousarray(np.repeat(X, 2, axis=0))[::2],
         lambda X: np.ascontiguousarray(X.T).T,
+        lambda X: X.astype(">f8"),
     ],
-    ids=["fortran", "column-stride", "row-stride", "transposed"],
+    ids=["fortran", "column-stride", "row-stride", "transposed", "bigendian"],
 )
-def test_x_not_c_contiguous_is_value_error(ce_net, method, make_x):
+def test_x_of_other_layout_is_copied_once(ce_net, method, make_x):
+    """The input policy: the network's dtype in another layout (order, strides, byte order) is copied once
+    into C order, whatever the container; the result equals that of the C-ordered array."""
     X = make_x(_X64)
-    assert X.shape == (8, 4) and not X.flags.c_contiguous
+    assert X.shape == (8, 4) and not (X.flags.c_contiguous and X.dtype.isnative)
     labels = np.arange(8) % 3
-    call = (lambda: ce_net.forward(X)) if method == "forward" else (lambda: ce_net.backward(X, labels))
-    _check_rejected(ce_net, call, ValueError, r"X must be C-contiguous")
+    if method == "forward":
+        np.testing.assert_array_equal(ce_net.forward(X), ce_net.forward(np.ascontiguousarray(X, np.float64)))
+    else:
+        assert ce_net.backward(X, labels) == ce_net.backward(np.ascontiguousarray(X, np.float64), labels)
 
 
-def test_dense_y_not_c_contiguous_is_value_error():
+def test_dense_y_of_other_layout_is_copied_once():
     net = sp.Network([4, 5, 3], activations=["tanh", "identity"], loss="mse", seed=0)
     X, _ = _data(n=8)
     Y = np.random.default_rng(0).normal(size=(8, 3))
-    net.backward(X, Y)
-    _check_rejected(net, lambda: net.backward(X, np.asfortranarray(Y)), ValueError, r"Y must be C-contiguous")
-    Ys = np.ascontiguousarray(np.repeat(Y, 2, axis=0))[::2]
-    _check_rejected(net, lambda: net.backward(X, Ys), ValueError, r"Y must be C-contiguous")
+    ref = net.backward(X, Y)
+    assert net.backward(X, np.asfortranarray(Y)) == ref
+    assert net.backward(X, np.ascontiguousarray(np.repeat(Y, 2, axis=0))[::2]) == ref
+
+
+def test_broadcast_views_are_refused_not_materialised(ce_net):
+    X = np.broadcast_to(_X64[:1], (2**40, 4))
+    _check_rejected(ce_net, lambda: ce_net.forward(X), ValueError, r"X is a broadcast view .*np\.ascontiguousarray\(X\)")
 
 
 @pytest.mark.parametrize("method", ["forward", "backward", "cost"])
@@ -552,18 +559,16 @@ def _misaligned(shape, dtype, values=None):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_misaligned_x_and_out_are_value_error(dtype):
+def test_misaligned_x_is_copied_and_out_is_value_error(dtype):
+    """A misaligned X is a layout to fix (copied once, as every container's); ``out`` is written in place,
+    so the extension refuses it."""
     net = _ce_net(dtype=dtype)
     X, labels = _data(n=8, dtype=dtype)
-    net.backward(X, labels)
+    ref_out, ref_loss = net.forward(X), net.backward(X, labels)
     raw, Xm = _misaligned((8, 4), dtype, X)
     assert not Xm.flags.aligned and Xm.flags.c_contiguous and Xm.flags.writeable
-    _check_rejected(net, lambda: net.forward(Xm), ValueError, r"X must be aligned")
-    _check_rejected(net, lambda: net.backward(Xm, labels), ValueError, r"X must be aligned")
-    # the same via np.ndarray(buffer=..., offset=1)
-    Xn = np.ndarray((8, 4), dtype=dtype, buffer=raw, offset=1)
-    assert not Xn.flags.aligned
-    _check_rejected(net, lambda: net.forward(Xn), ValueError, r"X must be aligned")
+    np.testing.assert_array_equal(net.forward(Xm), ref_out)
+    assert net.backward(Xm, labels) == ref_loss
     raw_out, out = _misaligned((8, 3), dtype)
     _check_rejected(net, lambda: net.forward(X, out=out), ValueError, r"out must be aligned")
 

@@ -17,9 +17,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "examples" / "notebooks"
 
 #: notebook -> (number of image/png outputs it must produce, HTML snippets that must be displayed)
 EXPECTED = {
-    "01_derivation.ipynb": (1, ["swiftprop.Network"]),   # plot.weights; the network's _repr_html_ table
-    "02_digits.ipynb": (2, []),                          # loss curve, misclassified digits
-    "03_regression.ipynb": (2, []),                      # loss curve, predicted vs true
+    "01_derivation.ipynb": (2, ["swiftprop.Network"]),   # plot.weights, loss curve; the _repr_html_ table
+    "02_digits.ipynb": (3, ["<table"]),                  # loss curves, misclassified digits; History.to_pandas
+    "03_regression.ipynb": (3, []),                      # loss curve, predicted vs true, plot.weights(estimator)
     "04_text_pipeline.ipynb": (2, ["swiftprop.Network"]),  # loss curve, confusion matrix; network_'s table
 }
 
@@ -33,6 +33,8 @@ def _missing_capability(name: str) -> str | None:
         if not network_takes_sparse():
             return "this build's swiftprop.Network does not take scipy.sparse CSR input (the TF-IDF matrix)"
     return None
+
+
 CELL_TIMEOUT = 180       # seconds per cell: generous, for loaded CI machines
 STARTUP_TIMEOUT = 120    # seconds for the kernel to start
 

@@ -100,6 +100,7 @@ def listing() -> dict[str, Any]:
         "swiftprop": _module(swiftprop, [*swiftprop.__all__, *swiftprop._SKLEARN_NAMES, "__version__"]),
         "swiftprop.export": _module(swiftprop.export, swiftprop.export.__all__),
         "swiftprop.optim": _module(swiftprop.optim, swiftprop.optim.__all__),
+        "swiftprop.callbacks": _module(swiftprop.callbacks, swiftprop.callbacks.__all__),
         "swiftprop.sklearn": _module(swiftprop.sklearn, [*swiftprop.sklearn.__all__, "HIDDEN_ACTIVATIONS"]),
     }
 
