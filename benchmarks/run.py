@@ -600,7 +600,10 @@ def main():
             ratios = [f["ratio"] for f in fl]
             floors[label] = (statistics.median(f["floor"] for f in fl), statistics.median(ratios),
                              min(ratios), max(ratios))
-        print(f"  measured {label}", file=sys.stderr, flush=True)
+        got = ", ".join(f"{lib} {'/'.join(fmt(case, x) for x in v)}" for lib, v in vals.items() if v)
+        if fl:
+            got += ", swiftprop / floor " + "/".join(f"{f['ratio']:.2f}" for f in fl)
+        print(f"  measured {label}: {got}", file=sys.stderr, flush=True)  # kept if the run is cut short
 
     higher_better = {"predict"}
     print()
