@@ -3,6 +3,12 @@ Swift runtime (static) and OpenBLAS from the PyPI package scipy-openblas32, into
 
 Needs a Swift toolchain (``swift`` on PATH, or SWIFT_EXEC / SWIFTPROP_SWIFT pointing at it) at build
 time only: the installed module does not depend on it.
+
+On x86-64 the core is built twice, for baseline x86-64 (SSE2) and for x86-64-v3 (AVX2, FMA, BMI2), each
+linked into its own copy of the extension (``swiftprop/_core*.so`` and
+``swiftprop/_cpu_x86_64_v3/_core*.so``, same module, same C sources); ``swiftprop/__init__.py`` loads
+the one the CPU supports (SWIFTPROP_CPU=baseline forces the first). SWIFTPROP_CPU_BUILDS=baseline
+builds only the baseline (quicker local builds).
 """
 import json
 import os
@@ -16,6 +22,9 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 PRODUCT = "SwiftPropABI"
+# CPU level of the extra build -> the clang -march it is compiled for (Swift code included: the
+# clang importer's target features are the module's).
+CPU_BUILDS = {"x86-64-v3": "x86-64-v3"}
 
 
 def _swift() -> str:
@@ -40,6 +49,9 @@ class BuildSwiftExt(build_ext):
         swift = _swift()
         swiftc = str(Path(swift).with_name("swiftc"))
         config = ["-c", "release", "--product", PRODUCT]
+        cpu = getattr(ext, "swift_cpu", None)
+        if cpu:  # its own build directory: both archives coexist, each rebuilt only when sources change
+            config += ["--build-path", str(ROOT / ".build" / f"cpu-{cpu}"), "-Xcc", f"-march={CPU_BUILDS[cpu]}"]
         bin_dir = Path(_run([swift, "build", *config, "--show-bin-path"]).strip())
         archive = bin_dir / f"lib{PRODUCT}.a"
         # SwiftPM updates an existing archive in place, keeping objects of deleted source files (whose
@@ -72,7 +84,7 @@ class BuildSwiftExt(build_ext):
             f"-L{static_dir}", f"-L{blas_lib}", *libs, *static_args,
             "-Wl,--exclude-libs,ALL", "-Wl,--strip-debug",
             # the installed extension finds OpenBLAS in site-packages/scipy_openblas32/lib
-            "-Wl,-rpath,$ORIGIN/../scipy_openblas32/lib",
+            "-Wl,-rpath,$ORIGIN/" + "../" * ext.name.count(".") + "scipy_openblas32/lib",
         ]
         ext.depends = [str(archive), str(ROOT / "Sources" / PRODUCT / "swiftprop.h"), *CORE_HEADERS]
         # SwiftPM rebuilds the archive when Swift changes; make sure the extension is relinked too.
@@ -84,14 +96,25 @@ class BuildSwiftExt(build_ext):
 CORE_SOURCES = [f"python/swiftprop/_core_{area}.c" for area in ("module", "arrays", "net", "opt")]
 CORE_HEADERS = ["python/swiftprop/_core.h"]
 
+
+def _extension(name: str, cpu: str | None = None) -> Extension:
+    ext = Extension(name, sources=CORE_SOURCES, depends=CORE_HEADERS, extra_compile_args=["-O2", "-std=c11", "-Wall"])
+    ext.swift_cpu = cpu
+    return ext
+
+
+def _extensions() -> list:
+    exts = [_extension("swiftprop._core")]
+    import platform
+
+    wanted = os.environ.get("SWIFTPROP_CPU_BUILDS", "all")
+    if platform.machine().lower() in ("x86_64", "amd64") and wanted != "baseline":
+        # same module name (PyInit__core) in a directory of its own: loaded by path, never both
+        exts += [_extension("swiftprop._cpu_x86_64_v3._core", "x86-64-v3")]
+    return exts
+
+
 setup(
-    ext_modules=[
-        Extension(
-            "swiftprop._core",
-            sources=CORE_SOURCES,
-            depends=CORE_HEADERS,
-            extra_compile_args=["-O2", "-std=c11", "-Wall"],
-        )
-    ],
+    ext_modules=_extensions(),
     cmdclass={"build_ext": BuildSwiftExt},
 )

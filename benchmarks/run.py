@@ -32,7 +32,7 @@ import time
 from datetime import date
 
 HERE = os.path.abspath(__file__)
-PEERS = ("swiftprop", "numpy", "jax", "torch", "sklearn")
+PEERS = ("swiftprop", "numpy", "numpy_hand", "jax", "torch", "sklearn")
 MNIST = [784, 256, 128, 10]
 DIGITS = [64, 32, 10]
 TINY = [4, 8, 2]
@@ -121,6 +121,71 @@ class NumpyLoop:
 
     def predict(self, X):
         return self.R.forward(self.W, self.B, self.acts, X)[1][-1]
+
+
+class NumpyHand:
+    """A hand-written NumPy loop: samples as rows, weights stored (n_in, n_out) so the forward product
+    is `a @ W` with no transpose, ReLU and the SGD update in place, no NaN/Inf checks, the cross-entropy
+    value computed (as every other library does). What a careful NumPy user writes."""
+
+    def __init__(self, sizes, dtype, lr=0.01):
+        import numpy as np
+
+        self.np = np
+        Ws, Bs = _relu_glorot(sizes)
+        self.W = [np.ascontiguousarray(w.T.astype(dtype)) for w in Ws]  # (n_in, n_out)
+        self.B = [b.astype(dtype) for b in Bs]
+        self.lr = np.dtype(dtype).type(lr)
+
+    def _forward(self, X):
+        np, a = self.np, X
+        outs = [X]
+        for i, (W, b) in enumerate(zip(self.W, self.B)):
+            z = a @ W
+            z += b
+            if i < len(self.W) - 1:
+                np.maximum(z, 0, out=z)
+            outs.append(z)
+            a = z
+        return outs
+
+    def step(self, X, y):
+        np = self.np
+        outs = self._forward(X)
+        p = outs[-1]  # logits -> softmax in place
+        p -= p.max(axis=1, keepdims=True)
+        np.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
+        rows = np.arange(len(y))
+        cost = -np.log(p[rows, y]).mean()
+        p[rows, y] -= 1
+        p *= 1 / len(y)  # δ of the last layer
+        delta = p
+        for i in range(len(self.W) - 1, -1, -1):
+            W, a = self.W[i], outs[i]
+            prev = None
+            if i > 0:
+                prev = delta @ W.T
+                prev *= a > 0  # ReLU' from the layer's output
+            dW = a.T @ delta
+            dW *= self.lr
+            W -= dW
+            self.B[i] -= self.lr * delta.sum(axis=0)
+            delta = prev
+        return cost
+
+    def epoch(self, X, y, batch):
+        order = self.np.random.default_rng(0).permutation(len(X))
+        for i in range(0, len(X), batch):
+            idx = order[i:i + batch]
+            self.step(X[idx], y[idx])
+
+    def predict(self, X):
+        p = self._forward(X)[-1]
+        p -= p.max(axis=1, keepdims=True)
+        self.np.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
+        return p
 
 
 class Torch:
@@ -245,7 +310,117 @@ class Sklearn:
         return self.model.predict_proba(X)
 
 
-IMPLS = {"swiftprop": Swiftprop, "numpy": NumpyLoop, "torch": Torch, "jax": Jax, "sklearn": Sklearn}
+IMPLS = {"swiftprop": Swiftprop, "numpy": NumpyLoop, "numpy_hand": NumpyHand, "torch": Torch, "jax": Jax,
+         "sklearn": Sklearn}
+
+
+# ---------------------------------------------------------------------------------------------
+# The GEMM floor: exactly the matrix products of a training step, through swiftprop's own BLAS.
+# ---------------------------------------------------------------------------------------------
+
+class Floor:
+    """The matrix products one training step of `sizes` performs at `batch` rows, called through the
+    BLAS swiftprop links (scipy-openblas32's libscipy_openblas.so, loaded once per process, so the
+    same object code, kernels and core detection) with ctypes. NumPy is not used: its wheels bundle
+    their own OpenBLAS (64-bit integers, possibly another version, with its own thread pool).
+
+    Per layer i (n_in -> n_out): forward (B, n_in)·(n_in, n_out), dW (n_out, B)·(B, n_in) (δᵀ S_out_prev),
+    and for i ≥ 1 the input gradient (B, n_out)·(n_out, n_in); each in the layout that needs no
+    transposed copy. Each product is timed alone with OpenBLAS on 1 thread and on `threads` threads
+    (its own threading: what a plain caller gets) and the faster counts: the floor is the sum, minus
+    the cost of a ctypes call (measured with an empty product), so it is a lower bound on what any
+    caller of this BLAS on `threads` threads spends in the products."""
+
+    def __init__(self, sizes, batch, dtype, threads):
+        import ctypes
+
+        import numpy as np
+        import scipy_openblas32
+
+        self.np, self.threads = np, threads
+        lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"))
+        self.lib = lib
+        f64 = np.dtype(dtype) == np.float64
+        self.gemm = lib.scipy_cblas_dgemm if f64 else lib.scipy_cblas_sgemm
+        real = ctypes.c_double if f64 else ctypes.c_float
+        i, p = ctypes.c_int, ctypes.c_void_p
+        self.gemm.argtypes = [i, i, i, i, i, i, real, p, i, p, i, real, p, i]
+        self.gemm.restype = None
+        lib.scipy_openblas_set_num_threads.argtypes = [i]
+        rng = np.random.default_rng(1)
+        self.calls = []
+        self.arrays = []  # keep the operands alive
+
+        def product(m, n, k, trans_a):
+            a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+            b = rng.standard_normal((k, n)).astype(dtype)
+            c = np.zeros((m, n), dtype)
+            self.arrays += [a, b, c]
+            lda = m if trans_a else k
+            self.calls.append((101, 112 if trans_a else 111, 111, m, n, k, 1.0, a.ctypes.data, lda,
+                               b.ctypes.data, n, 0.0, c.ctypes.data, n))
+
+        for li in range(len(sizes) - 1):
+            n_in, n_out = sizes[li], sizes[li + 1]
+            product(batch, n_out, n_in, False)      # forward
+            product(n_out, n_in, batch, True)       # dW = δᵀ S_out_prev
+            if li > 0:
+                product(batch, n_in, n_out, False)  # input gradient δ W
+        z = np.zeros(1, dtype)
+        self.arrays.append(z)
+        self.empty = (101, 111, 111, 0, 0, 0, 1.0, z.ctypes.data, 1, z.ctypes.data, 1, 0.0, z.ctypes.data, 1)
+
+    def _time(self, call, number):
+        gemm = self.gemm
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(number):
+                gemm(*call)
+            times.append((time.perf_counter() - t) / number)
+        return statistics.median(times)
+
+    def measure(self, number):
+        """The floor of one step, in seconds; leaves OpenBLAS on one thread (swiftprop's setting)."""
+        best = [float("inf")] * len(self.calls)
+        for t in sorted({1, self.threads}):
+            self.lib.scipy_openblas_set_num_threads(t)
+            for j, call in enumerate(self.calls):
+                best[j] = min(best[j], self._time(call, number))
+        self.lib.scipy_openblas_set_num_threads(1)
+        time.sleep(0.05)  # let OpenBLAS's own threads stop spinning before anything else is timed
+        overhead = self._time(self.empty, number)
+        return max(0.0, sum(best) - overhead * len(self.calls))
+
+
+def floor_worker(case, args, dtype, sizes):
+    """swiftprop's step (or epoch) and its GEMM floor, alternating in one process: returns the median
+    floor and the median of the per-round ratios swiftprop / floor."""
+    threads = int(os.environ.get("BENCH_THREADS", "2"))
+    impl = Swiftprop(sizes, dtype)
+    batch = args["batch"]
+    floor = Floor(sizes, batch, dtype, threads)
+    if case == "step":
+        X, y = _data(batch, sizes, dtype)
+        run = lambda: _median_time(lambda: impl.step(X, y), 3, args["number"])  # noqa: E731
+        steps = {batch: 1}
+    else:
+        X, y = _data(args["n"], sizes, dtype)
+        impl.epoch(X, y, batch)
+        run = lambda: _median_time(lambda: impl.epoch(X, y, batch), 1, 1)  # noqa: E731
+        steps = {batch: args["n"] // batch}
+        if args["n"] % batch:
+            steps[args["n"] % batch] = 1
+    floors = {b: (floor if b == batch else Floor(sizes, b, dtype, threads)) for b in steps}
+    number = max(3, args.get("number", 20) // 4)
+    fl, ratios = [], []
+    for _ in range(args["repeat"]):
+        f = sum(count * floors[b].measure(number) for b, count in steps.items())
+        t = run()
+        fl.append(f)
+        if f > 0:  # products of a few hundred multiply-adds cost less than the ctypes call: no floor
+            ratios.append(t / f)
+    return {"floor": statistics.median(fl), "ratio": statistics.median(ratios) if ratios else None}
 
 
 def worker(lib, case, args):
@@ -253,6 +428,8 @@ def worker(lib, case, args):
 
     dtype = np.float32 if args.get("dtype", "float32") == "float32" else np.float64
     sizes = args.get("sizes", MNIST)
+    if lib == "floor":
+        return floor_worker(case, args, dtype, sizes)
     if case == "gemm":
         n = args["n"]
         a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
@@ -306,7 +483,7 @@ def worker(lib, case, args):
 # ---------------------------------------------------------------------------------------------
 
 def available(lib):
-    module = {"numpy": "swiftprop.reference"}.get(lib, lib)
+    module = {"numpy": "swiftprop.reference", "numpy_hand": "numpy"}.get(lib, lib)
     code = f"import {module}"
     return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
@@ -317,7 +494,7 @@ def measure(lib, case, args, timeout=900):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{lib} {case} failed:\n{r.stderr[-2000:]}")
-    return float(r.stdout.strip().splitlines()[-1])
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def cases(quick):
@@ -374,11 +551,12 @@ def main():
     ap.add_argument("--cases", default="", help="only the cases whose label contains this text")
     ap.add_argument("--repeats", type=int, default=None,
                     help="fresh processes per library and case (default 3; 1 with --quick)")
+    ap.add_argument("--no-floor", action="store_true", help="skip the GEMM floor of the training cases")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         lib, case, args = a.worker
-        print(worker(lib, case, json.loads(args)))
+        print(json.dumps(worker(lib, case, json.loads(args))))
         return
 
     wanted = [p for p in a.peers.split(",") if p]
@@ -393,7 +571,7 @@ def main():
     if "swiftprop" not in libs:
         sys.exit("swiftprop is not importable: install it first (pip install .)")
     if a.quick:
-        libs = [lib for lib in libs if lib in ("swiftprop", "numpy")]
+        libs = [lib for lib in libs if lib in ("swiftprop", "numpy", "numpy_hand")]
 
     table, gemm_n, reps = cases(a.quick)
     table = [row for row in table if a.cases in row[0]]
@@ -402,11 +580,13 @@ def main():
             sys.exit("--repeats must be >= 1")
         reps = a.repeats
     peak = statistics.median(measure("numpy", "gemm", dict(n=gemm_n, repeat=3)) for _ in range(reps))
-    results = {}
+    results, spread, floors = {}, {}, {}
     for label, case, args in table:
-        vals = {lib: [] for lib in libs}
+        with_floor = case in ("step", "epoch") and not a.no_floor
+        run_libs = libs + (["floor"] if with_floor else [])
+        vals = {lib: [] for lib in run_libs}
         for r in range(reps):
-            order = libs[r % len(libs):] + libs[:r % len(libs)]  # alternate who goes first
+            order = run_libs[r % len(run_libs):] + run_libs[:r % len(run_libs)]  # alternate who goes first
             for lib in order:
                 if case == "rss" and r > 0:
                     continue
@@ -414,14 +594,28 @@ def main():
                     vals[lib].append(measure(lib, case, args))
                 except Exception as e:  # a peer failing must not hide the others
                     print(f"note: {lib} failed on '{label}': {str(e).splitlines()[-1]}", file=sys.stderr)
+        fl = vals.pop("floor", [])
         results[label] = {lib: (statistics.median(v) if v else None) for lib, v in vals.items()}
-        print(f"  measured {label}", file=sys.stderr, flush=True)
+        spread[label] = (min(vals["swiftprop"]), max(vals["swiftprop"])) if vals["swiftprop"] else None
+        fl = [f for f in fl if f["ratio"] is not None]
+        if fl:
+            ratios = [f["ratio"] for f in fl]
+            floors[label] = (statistics.median(f["floor"] for f in fl), statistics.median(ratios),
+                             min(ratios), max(ratios))
+        got = ", ".join(f"{lib} {'/'.join(fmt(case, x) for x in v)}" for lib, v in vals.items() if v)
+        if fl:
+            got += ", swiftprop / floor " + "/".join(f"{f['ratio']:.2f}" for f in fl)
+        elif with_floor:
+            got += ", floor below the resolution of a ctypes call"
+        print(f"  measured {label}: {got}", file=sys.stderr, flush=True)  # kept if the run is cut short
 
     higher_better = {"predict"}
     print()
     print(f"swiftprop benchmark, {date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; float32 GEMM peak {peak:.0f} GFLOP/s")
-    head = ["case"] + libs + ["best peer / swiftprop", "swiftprop % of GEMM peak (nominal / done)"]
+    head = (["case"] + libs + ["swiftprop min–max", "GEMM floor", "swiftprop / floor (min–max)",
+                               "best peer / swiftprop", "hand loop / swiftprop",
+                               "swiftprop % of GEMM peak (nominal / done)"])
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for label, case, args in table:
@@ -442,10 +636,25 @@ def main():
         if case == "step" and sp_v and args.get("dtype", "float32") == "float32":
             nominal, done = flops(args)
             pct = f"{nominal / sp_v / 1e9 / peak * 100:.0f} % / {done / sp_v / 1e9 / peak * 100:.0f} %"
-        print("| " + " | ".join([label] + [fmt(case, row.get(lib)) for lib in libs] + [ratio, pct]) + " |")
+        lo_hi = "—"
+        if spread.get(label) and case != "rss":
+            lo_hi = "–".join(fmt(case, v) for v in spread[label])
+        floor_t, floor_r = "—", "—"
+        if label in floors:
+            f, med, lo, hi = floors[label]
+            floor_t, floor_r = fmt(case, f), f"{med:.2f}× ({lo:.2f}–{hi:.2f})"
+        hand = "—"
+        if sp_v and row.get("numpy_hand") and case not in ("rss",):
+            h = row["numpy_hand"]
+            hand = f"{sp_v / h:.2f}×" if case in higher_better else f"{h / sp_v:.2f}×"
+        cells = [fmt(case, row.get(lib)) for lib in libs] + [lo_hi, floor_t, floor_r, ratio, hand, pct]
+        print("| " + " | ".join([label] + cells) + " |")
     print()
     print("best peer / swiftprop: > 1 means swiftprop is faster (for inference: swiftprop's throughput "
           "over the best peer's).")
+    print("GEMM floor: the matrix products of the step (of every step of the epoch) alone, through "
+          "swiftprop's OpenBLAS, each on 1 or BENCH_THREADS threads, whichever is faster; swiftprop / floor is "
+          "the median of ratios measured side by side in one process (1.00 = nothing but the products).")
     print("% of GEMM peak: nominal counts 6·B·Σ n_i·n_(i+1) FLOP per step (the performance issue's count); "
           "done counts the FLOP actually computed (no input gradient for the first layer, by every library here).")
 

@@ -146,22 +146,27 @@ for need in ("swiftprop/__init__.py", "swiftprop/_network.py", "swiftprop/_fit.p
 ext = [n for n in names if re.fullmatch(r"swiftprop/_core\..*\.so", n)]
 if len(ext) != 1:
     problems.append(f"expected one extension module, found {ext}")
+# on x86-64 the same module built for x86-64-v3 (AVX2/FMA), loaded instead where the CPU has it
+ext_v3 = [n for n in names if re.fullmatch(r"swiftprop/_cpu_x86_64_v3/_core\..*\.so", n)]
+if ext and "x86_64" in ext[0] and len(ext_v3) != 1:
+    problems.append(f"expected one x86-64-v3 extension module, found {ext_v3}")
 bundled = [n for n in names if "openblas" in n.lower() or ".libs/" in n or re.search(r"libswift", n)]
 if bundled:
     problems.append(f"bundled libraries (the BLAS must come from scipy-openblas32): {bundled}")
-if ext:
-    elf = ELFFile(io.BytesIO(zf.read(ext[0])))
+for so in ext + ext_v3:
+    elf = ELFFile(io.BytesIO(zf.read(so)))
     dyn = next(s for s in elf.iter_sections() if isinstance(s, DynamicSection))
     needed = [t.needed for t in dyn.iter_tags("DT_NEEDED")]
     runpath = [t.runpath for t in dyn.iter_tags("DT_RUNPATH")] + [t.rpath for t in dyn.iter_tags("DT_RPATH")]
-    print(f"    extension {ext[0]}: NEEDED {needed}")
+    print(f"    extension {so}: NEEDED {needed}")
     print(f"    RUNPATH {runpath}")
     if any("swift" in n.lower() for n in needed):
         problems.append(f"the extension needs a Swift shared library: {needed}")
     if "libscipy_openblas.so" not in needed:
         problems.append("the extension does not link libscipy_openblas.so")
-    if not any("$ORIGIN/../scipy_openblas32/lib" in r for r in runpath):
-        problems.append("no $ORIGIN/../scipy_openblas32/lib in RUNPATH")
+    want = "$ORIGIN/" + "../" * so.count("/") + "scipy_openblas32/lib"
+    if not any(want in r for r in runpath):
+        problems.append(f"no {want} in the RUNPATH of {so}")
     absolute = [p for r in runpath for p in r.split(":") if p.startswith("/")]
     if absolute:
         print(f"    note: RUNPATH also holds build-host paths {absolute} (harmless elsewhere, not needed)")
@@ -227,7 +232,7 @@ assert not swift_libs, f"Swift libraries mapped: {swift_libs}"
 blas = sorted({l.split()[-1] for l in maps.splitlines()
                if l.split()[-1].endswith("/scipy_openblas32/lib/libscipy_openblas.so")})
 assert len(blas) == 1 and blas[0].startswith(sys.prefix), blas
-print(f"    swiftprop {sp.__version__} from {here}")
+print(f"    swiftprop {sp.__version__} ({sp.cpu_build()} build) from {here}")
 print(f"    BLAS {sp.blas_corename()} from {blas[0]}")
 print(f"    fit: loss {hist.loss[0]:.3f} -> {hist.loss[-1]:.3f}, accuracy {acc:.3f}, {opt.t} steps; no Swift library mapped")
 EOF
@@ -240,6 +245,8 @@ run_logged venv-wheel-install clean_env "$V" "$V/bin/python" -m pip install "$RE
 run_logged venv-wheel-pipcheck clean_env "$V" "$V/bin/python" -m pip check
 log "    installed: $(clean_env "$V" "$V/bin/python" -m pip list --format=freeze 2>/dev/null | tr '\n' ' ')"
 (cd "$WORK" && clean_env "$V" "$V/bin/python" "$WORK/smoke.py") || fail "smoke test of the repaired wheel"
+(cd "$WORK" && clean_env "$V" env SWIFTPROP_CPU=baseline "$V/bin/python" "$WORK/smoke.py") \
+    || fail "smoke test of the repaired wheel with SWIFTPROP_CPU=baseline"
 pass "repaired wheel installs and trains with no Swift toolchain on PATH or LD_LIBRARY_PATH"
 
 # ---- 6. the sdist on its own in another fresh venv ---------------------------------------------

@@ -32,4 +32,8 @@ PYTHON="$PY" bash scripts/docs.sh
 "$PY" -m pytest python/tests
 # scikit-learn's own test_mlp.py against swiftprop's estimators (named exceptions printed, then pytest's summary)
 "$PY" scripts/sklearn_mlp_tests.py
+# The numerics again under the baseline build of the core (the suite above runs the build this CPU
+# selects: x86-64-v3 where it has AVX2/FMA); both must agree with the reference within the same tolerances.
+SWIFTPROP_CPU=baseline "$PY" -m pytest python/tests/test_numerics.py python/tests/test_float32_ulp.py \
+    python/tests/test_cpu_dispatch.py
 PYTHON="$PY" bash scripts/check_wheel.sh

@@ -20,25 +20,40 @@ from typing import TYPE_CHECKING
 import numpy as _np  # noqa: F401  (NumPy's own OpenBLAS starts here, with the user's settings)
 
 
-def _load_core() -> _types.ModuleType:
-    """Import the extension with its OpenBLAS told to start no threads of its own: swiftprop's
-    worker pool does the threading (every BLAS call is single-threaded), and idle OpenBLAS threads
-    would only spin beside it. NumPy's separate OpenBLAS is already loaded and keeps its settings."""
+def _load_core() -> tuple[_types.ModuleType, str]:
+    """Import the extension built for this CPU (see ``_cpu``) with its OpenBLAS told to start no
+    threads of its own: swiftprop's worker pool does the threading (every BLAS call is
+    single-threaded), and idle OpenBLAS threads would only spin beside it. NumPy's separate
+    OpenBLAS is already loaded and keeps its settings."""
     saved = _os.environ.get("OPENBLAS_NUM_THREADS")
     _os.environ["OPENBLAS_NUM_THREADS"] = "1"
     try:
         import scipy_openblas32  # noqa: F401  (loads the OpenBLAS the extension links)
 
-        from . import _core
+        from ._cpu import load_core
+
+        return load_core(_os.path.dirname(__file__))
     finally:
         if saved is None:
             del _os.environ["OPENBLAS_NUM_THREADS"]
         else:
             _os.environ["OPENBLAS_NUM_THREADS"] = saved
-    return _core
 
 
-_core = _load_core()
+_core, _cpu_build = _load_core()
+
+
+def cpu_build() -> str:
+    """Return which build of the native core this process runs.
+
+    Returns
+    -------
+    str
+        ``'x86-64-v3'`` (AVX2, FMA, BMI2: chosen at import on x86-64 CPUs that have them) or
+        ``'baseline'`` (every other CPU, other architectures, or ``SWIFTPROP_CPU=baseline`` set
+        before the import).
+    """
+    return _cpu_build
 
 from . import callbacks, optim, plot, reference  # noqa: E402  (plot imports matplotlib only when it draws)
 from ._network import ACTIVATIONS, LOSSES, Network, Trace
@@ -83,6 +98,7 @@ __all__ = [
     "Trace",
     "blas_corename",
     "callbacks",
+    "cpu_build",
     "get_num_threads",
     "optim",
     "plot",

@@ -104,14 +104,22 @@ core_overlap(PyArrayObject *a, PyArrayObject *b)
     return core_overlaps_bytes(a, PyArray_BYTES(b), (size_t)PyArray_NBYTES(b));
 }
 
+/* Values below which the finiteness scan keeps the GIL: the scan of 16 384 floats takes about a
+   microsecond, releasing and retaking the GIL some 0.1-0.2 us (a fifth of a 1x4-8-2 forward call). */
+#define CORE_FINITE_GIL_MIN 16384
+
 int
 core_check_finite(PyArrayObject *a, const char *name)
 {
     npy_intp n = PyArray_SIZE(a);
     int32_t dtype = core_dtype(PyArray_TYPE(a)), ok;
-    Py_BEGIN_ALLOW_THREADS
-    ok = sp_all_finite(dtype, PyArray_DATA(a), n);
-    Py_END_ALLOW_THREADS
+    if (n < CORE_FINITE_GIL_MIN) {  /* a short scan costs less than releasing and retaking the GIL */
+        ok = sp_all_finite(dtype, PyArray_DATA(a), n);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        ok = sp_all_finite(dtype, PyArray_DATA(a), n);
+        Py_END_ALLOW_THREADS
+    }
     if (!ok) PyErr_Format(PyExc_ValueError, "%s contains NaN or infinity", name);
     return ok;
 }
