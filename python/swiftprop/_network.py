@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _core  # type: ignore[no-redef]  # mypy false positive in the _network <-> _fit import cycle
+from ._sparse import as_csr_input, is_sparse
 
 if TYPE_CHECKING:
     from ._fit import History
@@ -25,7 +26,8 @@ ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
 LOSSES: tuple[str, ...] = tuple(_core.LOSSES)
 
 _ALIASES = {"logistic": "sigmoid", "linear": "identity"}
-_OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+_OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid",
+                    "poisson": "exp"}
 _HE = {"relu", "leaky_relu", "elu", "gelu"}
 
 
@@ -142,7 +144,10 @@ def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
 # ---- the input policy (package-internal: the fit loop converts its arguments the same way) -----------------
 
 def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
-    """ndarrays pass through untouched (the extension checks them); sequences are converted."""
+    """ndarrays pass through untouched (the extension checks them); sequences are converted; a
+    scipy.sparse CSR matrix becomes the extension's CSR tuple (swiftprop._sparse)."""
+    if is_sparse(X):
+        return as_csr_input(X, net.dtype, name)  # type: ignore[return-value]  # has .shape and .ndim
     if isinstance(X, np.ndarray):
         return X
     try:
@@ -466,7 +471,7 @@ class Network:
         """
         X = as_input(self, X)
         out = self.forward(X)
-        Y = as_target(self, Y, len(X))
+        Y = as_target(self, Y, _rows(X))
         if self._loss == "cross_entropy":
             truth = Y if Y.ndim == 1 else Y.argmax(axis=1)
             return float((out.argmax(axis=1) == truth).mean())
