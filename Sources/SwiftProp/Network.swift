@@ -87,6 +87,7 @@ public final class Network<T: Scalar> {
     var workspace: Workspace<T>?
     var batchBuffer: BatchBuffer<T>?
     var sparseBatch: SparseBatch<T>?
+    var sparseScratch: SparseScratch<T>?
     /// Dropout rate of each hidden layer's output, applied only while training (`train`).
     public private(set) var dropout: [Double]
     /// The generator of the dropout masks; `train` callers seed it for reproducible runs.
@@ -159,7 +160,7 @@ public final class Network<T: Scalar> {
             // S_in = S_out_prev · Wᵀ + Bᵀ, S_out = f(S_in): the GEMM (sparse × dense on a CSR X), then bias
             // and f fused in one pass
             if i == 0 {
-                inputForward(ws.sIn(0), x, rows: rows, wT: ws.weightsT(), threads: true)
+                inputForward(ws.sIn(0), x, rows: rows, wT: ws.weightsT())
             } else {
                 linearForward(ws.sIn(i), layerInput(ws, i, training: training), w(i), rows: rows, nIn: sizes[i],
                               nOut: sizes[i + 1], wT: ws.weightsT())
@@ -174,14 +175,10 @@ public final class Network<T: Scalar> {
 
     // Inference only (no dropout): rows row..<row+rows of the block, through every layer, in that
     // part of the workspace; the products are single-threaded when the caller runs on the pool.
-    func inferRows(_ ws: Workspace<T>, _ x: Input<T>, row: Int, rows: Int, out: UnsafeMutablePointer<T>) {
+    func inferRows(_ ws: Workspace<T>, _ x: UnsafePointer<T>, row: Int, rows: Int, out: UnsafeMutablePointer<T>) {
         for i in 0..<layerCount {
-            if i == 0 {
-                inputForward(ws.sIn(0, row: row), x.advanced(by: row, n: sizes[0]), rows: rows, threads: false)
-            } else {
-                linearForward(ws.sIn(i, row: row), ws.sOut(i - 1, row: row), w(i), rows: rows, nIn: sizes[i],
-                              nOut: sizes[i + 1])
-            }
+            let prev = i == 0 ? x + row * sizes[0] : UnsafePointer(ws.sOut(i - 1, row: row))
+            linearForward(ws.sIn(i, row: row), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1])
             let dst = i == layerCount - 1 ? out + row * sizes[layerCount] : ws.sOut(i, row: row)
             activationForward(dst, ws.sIn(i, row: row), bias: b(i), rows: rows, n: sizes[i + 1], activations[i])
         }
@@ -202,10 +199,16 @@ public final class Network<T: Scalar> {
     public func forward(_ out: UnsafeMutablePointer<T>, _ x: Input<T>, batch: Int) -> Bool {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return false }
+        guard prepareInput(x, rows: batch) else { return false }
         let n0 = sizes[0], nL = sizes[layerCount]
         let work = sizes.indices.dropLast().reduce(0) { $0 + sizes[$1] * sizes[$1 + 1] }  // multiply-adds per row
         for start in stride(from: 0, to: batch, by: block) {
-            let rows = min(block, batch - start), xs = x.advanced(by: start, n: n0), outs = out + start * nL
+            let rows = min(block, batch - start), outs = out + start * nL
+            guard case .dense(let x) = x else {  // CSR rows: block by block, the products share the threads
+                forwardBlock(ws, x.advanced(by: start, n: n0), rows: rows, out: outs)
+                continue
+            }
+            let xs = x + start * n0
             parallelRanges(count: rows, minCount: max(32, 4 * workPerThread / max(1, work)), align: 8) { _, r in
                 inferRows(ws, xs, row: r.lowerBound, rows: r.count, out: outs)
             }
@@ -235,6 +238,7 @@ public final class Network<T: Scalar> {
     public func cost(_ x: Input<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil, batch: Int) -> Double? {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
+        guard prepareInput(x, rows: batch) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
         var total = 0.0
         for start in stride(from: 0, to: batch, by: block) {
@@ -264,6 +268,7 @@ public final class Network<T: Scalar> {
                          batch: Int, wholeBatch: Bool = false, training: Bool = false) -> Double? {
         let block = wholeBatch ? batch : min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
+        guard prepareInput(x, rows: batch) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
         let norm = Self.weightSum(weights, batch: batch)
         var total = 0.0
