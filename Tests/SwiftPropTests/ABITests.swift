@@ -67,9 +67,9 @@ func headerEnumsMatchTheCore() {
         return out
     }
     #expect(names(SwiftPropABI.sp_activation_name) == ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
-                                                        "softplus", "gelu", "softmax"])
+                                                        "softplus", "gelu", "softmax", "exp"])
     #expect(names(SwiftPropABI.sp_activation_name) == Activation.allCases.map(\.name))
-    #expect(names(SwiftPropABI.sp_loss_name) == ["mse", "cross_entropy", "binary_cross_entropy"])
+    #expect(names(SwiftPropABI.sp_loss_name) == ["mse", "cross_entropy", "binary_cross_entropy", "poisson"])
     #expect(names(SwiftPropABI.sp_optimizer_name) == ["sgd", "adam", "adamw"])
 }
 
