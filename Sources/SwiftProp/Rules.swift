@@ -118,7 +118,8 @@ public struct Architecture: Sendable {
             throw CoreError(.architecture, "softmax is only allowed on the last layer")
         }
         if let want = loss.output, activations.last! != want {
-            throw CoreError(.architecture, "loss='\(loss.name)' needs a \(want.name) output layer, got "
+            let article = "aeiou".contains(want.name.first!) ? "an" : "a"
+            throw CoreError(.architecture, "loss='\(loss.name)' needs \(article) \(want.name) output layer, got "
                             + "activations[-1]='\(activations.last!.name)'")
         }
         guard let layout = ParameterLayout(sizes: sizes) else {

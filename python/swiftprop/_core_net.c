@@ -178,6 +178,8 @@ check_input_not_network(NetObject *self, const CoreInput *in, const char *name)
     return 0;
 }
 
+static int check_sparse_structure(NetObject *self, const CoreInput *x, const char *x_name);
+
 /* forward(X, out=None) -> out: X (n, sizes[0]) of the network's dtype; out (n, sizes[-1]) if given. */
 static PyObject *
 Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
@@ -193,13 +195,7 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     npy_intp batch = x.rows;
     sp_batch input = core_input_batch(&x);
-    if (!x.x) {  /* a CSR X: the core checks its structure before `out` is allocated from its row count */
-        int32_t status;
-        Py_BEGIN_ALLOW_THREADS
-        status = sp_check(self->handle, &input);
-        Py_END_ALLOW_THREADS
-        if (status != SP_OK) return core_raise(status, "");
-    }
+    if (!check_sparse_structure(self, &x, "X")) return NULL;  /* before `out` is allocated from its rows */
     PyArrayObject *out;
     if (out_obj == Py_None) {
         npy_intp dims[2] = {batch, n_out};
@@ -228,6 +224,25 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
     return (PyObject *)out;
 }
 
+/* A CSR X: the core checks its structure (rows against indptr, columns, indices) before Y is compared
+ * with its row count or anything is allocated from it. The core names it "X (sparse)"; another name
+ * (X_val) is put in front. 1 if dense or sound, else 0 with the exception set. */
+static int
+check_sparse_structure(NetObject *self, const CoreInput *x, const char *x_name)
+{
+    if (x->x) return 1;
+    sp_batch input = core_input_batch(x);
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sp_check(self->handle, &input);
+    Py_END_ALLOW_THREADS
+    if (status == SP_OK) return 1;
+    char prefix[72] = "";
+    if (strcmp(x_name, "X") != 0) PyOS_snprintf(prefix, sizeof prefix, "%s: ", x_name);
+    core_raise(status, prefix);
+    return 0;
+}
+
 /* Validates X and Y for a loss call. Y is (n, sizes[-1]) of the network's dtype, or int64 labels (n,).
  * Returns 1 when Y is labels, 0 when dense, -1 with an exception. */
 static int
@@ -236,7 +251,7 @@ check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, CoreInpu
 {
     npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
     if (!core_check_input(x_obj, x_name, self->typenum, n_in, x) || (finite && !core_input_finite(x, x_name))
-            || !check_input_not_network(self, x, x_name))
+            || !check_input_not_network(self, x, x_name) || !check_sparse_structure(self, x, x_name))
         return -1;
     npy_intp batch = x->rows;
     if (PyArray_Check(y_obj) && PyArray_NDIM((PyArrayObject *)y_obj) == 1) {
@@ -368,15 +383,7 @@ Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO", kwlist, &x_obj, &y_obj, &finite, &w_obj)) return NULL;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, "X", "Y");
     if (labels < 0 || !check_weights(self, w_obj, x.rows, &w)) return NULL;
-    npy_intp batch = x.rows;
-    if (!x.x) {  /* a CSR X: the core checks its structure before copies are allocated from its row count */
-        sp_batch input = make_batch(&x, y, labels, w);
-        int32_t status;
-        Py_BEGIN_ALLOW_THREADS
-        status = sp_check(self->handle, &input);
-        Py_END_ALLOW_THREADS
-        if (status != SP_OK) return raise_batch(status, "Y");
-    }
+    npy_intp batch = x.rows;  /* a CSR X's structure was checked by check_xy */
     PyObject *lists[3] = {PyList_New(self->n_layers), PyList_New(self->n_layers), PyList_New(self->n_layers)};
     PyObject *result = NULL, *grads = NULL;
     if (!lists[0] || !lists[1] || !lists[2]) goto done;

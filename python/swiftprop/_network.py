@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _core  # type: ignore[no-redef]  # mypy false positive in the _network <-> _fit import cycle
-from ._sparse import as_csr_input, is_sparse
+from ._sparse import sparse_input
 
 if TYPE_CHECKING:
     from ._fit import History
@@ -146,8 +146,8 @@ def _check_target_values(loss: str, dtype: np.dtype, Y: NDArray) -> None:
 def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
     """ndarrays pass through untouched (the extension checks them); sequences are converted; a
     scipy.sparse CSR matrix becomes the extension's CSR tuple (swiftprop._sparse)."""
-    if is_sparse(X):
-        return as_csr_input(X, net.dtype, name)  # type: ignore[return-value]  # has .shape and .ndim
+    if (csr := sparse_input(X, net.dtype, name)) is not None:  # scipy.sparse CSR (swiftprop._sparse)
+        return csr  # type: ignore[return-value]  # a CSRInput: has .shape and .ndim, the extension reads it
     if isinstance(X, np.ndarray):
         return X
     try:

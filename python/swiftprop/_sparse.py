@@ -8,11 +8,11 @@ anything is computed; this module only picks the arrays and their dtypes.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["CSRInput", "is_sparse", "as_csr_input"]
+__all__ = ["CSRInput", "is_sparse", "as_csr_input", "sparse_input"]
 
 
 def is_sparse(X: Any) -> bool:
@@ -84,3 +84,10 @@ def as_csr_input(X: Any, dtype: np.dtype, name: str = "X") -> CSRInput:
     data = np.ascontiguousarray(data, dtype=dtype)  # no copy when it already has the dtype
     indices, indptr = _index_arrays(X.indices, X.indptr, name)
     return CSRInput(data, indices, indptr, (int(shape[0]), int(shape[1])))
+
+
+def sparse_input(X: Any, dtype: np.dtype, name: str = "X") -> Optional[CSRInput]:
+    """X as a :class:`CSRInput` if it is sparse (or already one), else None (the dense policy applies)."""
+    if isinstance(X, CSRInput):
+        return X
+    return as_csr_input(X, dtype, name) if is_sparse(X) else None
