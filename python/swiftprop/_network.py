@@ -211,11 +211,13 @@ class Network:
     activations : str or sequence of str, default "relu"
         One name per layer, or one name for every hidden layer, in which case the output layer gets
         the activation that goes with ``loss`` (identity for mse, softmax for cross_entropy,
-        sigmoid for binary_cross_entropy). Names: identity, sigmoid (alias logistic), tanh, relu,
-        leaky_relu (slope 0.01), elu, softplus, gelu (tanh form), softmax (last layer only).
-    loss : {"mse", "cross_entropy", "binary_cross_entropy"}, default "mse"
-        The per-sample cost, averaged over the batch: ½‖ŷ−y‖², −Σ y log ŷ (softmax output), or
-        −Σ[y log ŷ + (1−y) log(1−ŷ)] (sigmoid output, multi-label).
+        sigmoid for binary_cross_entropy, exp for poisson). Names: identity, sigmoid (alias logistic),
+        tanh, relu, leaky_relu (slope 0.01), elu, softplus, gelu (tanh form), softmax (last layer
+        only), exp.
+    loss : {"mse", "cross_entropy", "binary_cross_entropy", "poisson"}, default "mse"
+        The per-sample cost, averaged over the batch: ½‖ŷ−y‖², −Σ y log ŷ (softmax output),
+        −Σ[y log ŷ + (1−y) log(1−ŷ)] (sigmoid output, multi-label), or Σ[y log(y/ŷ) − y + ŷ] (exp
+        output, targets >= 0: half the Poisson deviance, scikit-learn's ``MLPRegressor(loss="poisson")``).
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Precision of parameters, data and arithmetic.
     seed : int, numpy.random.Generator or None
@@ -240,7 +242,16 @@ class Network:
     -----
     Arrays passed to :meth:`forward`, :meth:`backward`, :meth:`cost` and :meth:`trace` are read in
     place (zero-copy) and must be C-contiguous with the network's dtype; a ndarray that is not raises
-    instead of being copied. Plain sequences (lists, tuples) are converted. Calls on one network
+    instead of being copied. Plain sequences (lists, tuples) are converted.
+
+    X may also be a ``scipy.sparse`` CSR matrix or array (``csr_matrix``, ``csr_array``) in every
+    method that takes X, :meth:`fit` included: the first layer then computes ``X @ W[0].T`` and
+    ``dW[0] = δᵀ X`` from the stored entries only, and X is never made dense (mini-batches are gathered
+    as CSR rows). ``data`` is read in place when it has the network's dtype and ``indices``/``indptr``
+    when both are int32 or both int64; otherwise each is converted once (values to the network's
+    dtype, indices to int64). Other sparse formats raise TypeError (convert with ``X.tocsr()``). The
+    Swift core checks the CSR structure (indptr of length rows + 1, starting at 0, non-decreasing,
+    ending at nnz; indices in [0, sizes[0])) before computing anything: ValueError otherwise. Calls on one network
     from several threads are serialised; the GIL is released during the computation.
 
     Examples
@@ -401,8 +412,8 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, sizes[0])
-            C-contiguous, of the network's dtype, finite. Read in place.
+        X : ndarray or scipy.sparse CSR matrix of shape (n_samples, sizes[0])
+            C-contiguous, of the network's dtype, finite. Read in place (sparse: see the class Notes).
         out : ndarray of shape (n_samples, sizes[-1]), optional
             Where to write the result (C-contiguous, writeable, network dtype).
 
@@ -417,8 +428,8 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, sizes[0])
-            C-contiguous, of the network's dtype, finite. Read in place.
+        X : ndarray or scipy.sparse CSR matrix of shape (n_samples, sizes[0])
+            C-contiguous, of the network's dtype, finite. Read in place (sparse: see the class Notes).
         Y : ndarray
             Targets: (n_samples, sizes[-1]) of the network's dtype; for cross_entropy also integer
             class labels of shape (n_samples,); for a single output also shape (n_samples,).
@@ -505,9 +516,10 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, sizes[0])
+        X : ndarray or scipy.sparse CSR matrix of shape (n_samples, sizes[0])
             Read in place (zero-copy; C-contiguous, network dtype). Shuffled mini-batches are gathered
-            into a reused buffer, so X is never copied whole.
+            into a reused buffer, so X is never copied whole (a CSR X: as CSR rows, never made dense;
+            not with ``comm``).
         Y : ndarray
             Targets, as for :meth:`backward`.
         epochs : int, default 1
