@@ -288,6 +288,8 @@ extension Network {
     }
 
     /// The core's checks of an input of `rows` rows: a CSR matrix's structure (sparse: its array lengths).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func checkInput(_ x: Input<T>, rows: Int, sparse: SparseShape?) throws(CoreError) {
         switch x {
         case .dense: return
