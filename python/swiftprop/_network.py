@@ -473,7 +473,7 @@ class Network:
 
     def score(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Accuracy (cross_entropy: argmax vs label; binary_cross_entropy: ŷ > 0.5 per output) or,
-        for mse, the coefficient of determination R² averaged over outputs (as scikit-learn).
+        for mse and poisson, the coefficient of determination R² averaged over outputs (as scikit-learn).
 
         Parameters
         ----------
@@ -483,6 +483,8 @@ class Network:
         X = as_input(self, X)
         out = self.forward(X)
         Y = as_target(self, Y, _rows(X))
+        if Y.ndim == 0 or Y.shape[0] != out.shape[0]:
+            raise ValueError(f"Y has {Y.shape[0] if Y.ndim else 0} rows, expected {out.shape[0]}")
         if self._loss == "cross_entropy":
             truth = Y if Y.ndim == 1 else Y.argmax(axis=1)
             return float((out.argmax(axis=1) == truth).mean())
