@@ -14,6 +14,10 @@ percentage of the float32 GEMM peak measured in the same run (NumPy's OpenBLAS, 
 of every layer: the performance issue's count), "done" the work actually computed (every library here
 skips the first layer's input gradient).
 
+Sparse cases ("sparse ..."): one shuffled epoch of MLPClassifier(hidden_layer_sizes=(128,), solver="adam")'s
+setting on a TF-IDF-like scipy.sparse CSR X (float64): swiftprop's Network.fit, scikit-learn's fit, and a
+NumPy loop that densifies each mini-batch; and the peak RSS the epoch adds (needs scipy).
+
 Threads: BENCH_THREADS=n (default 2) sets swiftprop's and PyTorch's; NumPy, scikit-learn and JAX
 follow OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores). On a shared or busy machine run
 everything on one thread (BENCH_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): spinning
