@@ -14,6 +14,10 @@ percentage of the float32 GEMM peak measured in the same run (NumPy's OpenBLAS, 
 of every layer: the performance issue's count), "done" the work actually computed (every library here
 skips the first layer's input gradient).
 
+Sparse cases ("sparse ..."): one shuffled epoch of MLPClassifier(hidden_layer_sizes=(128,), solver="adam")'s
+setting on a TF-IDF-like scipy.sparse CSR X (float64): swiftprop's Network.fit, scikit-learn's fit, and a
+NumPy loop that densifies each mini-batch; and the peak RSS the epoch adds (needs scipy).
+
 Threads: BENCH_THREADS=n (default 2) sets swiftprop's and PyTorch's; NumPy, scikit-learn and JAX
 follow OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores). On a shared or busy machine run
 everything on one thread (BENCH_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): spinning
@@ -310,6 +314,123 @@ class Sklearn:
         return self.model.predict_proba(X)
 
 
+# ---- sparse input: a TF-IDF-like CSR X, MLPClassifier(hidden_layer_sizes=(128,), solver="adam") ---------
+# Each library trains one shuffled epoch with Adam (lr 0.001, alpha 1e-4, batch 200: scikit-learn's
+# defaults) on the same float64 CSR matrix; "numpy" is a NumPy loop that densifies each mini-batch.
+
+SPARSE_HIDDEN, SPARSE_CLASSES, SPARSE_BATCH, SPARSE_ALPHA = 128, 10, 200, 1e-4
+
+
+def _sparse_data(n, d, density, seed=0):
+    """A TF-IDF-like CSR X (n, d): Zipf-distributed term columns, l2-normalised rows, and labels that
+    depend on the terms (so the problem is learnable)."""
+    import numpy as np
+    import scipy.sparse as sps
+
+    rng = np.random.default_rng(seed)
+    per_row = max(1, int(round(density * d)))
+    ranks = np.arange(1, d + 1, dtype=np.float64)
+    p = 1 / ranks ** 1.1
+    p /= p.sum()
+    cols = rng.choice(d, size=(n, per_row), p=p)
+    counts = rng.integers(1, 4, size=(n, per_row)).astype(np.float64)
+    X = sps.csr_matrix((counts.ravel(), cols.ravel(), np.arange(0, n * per_row + 1, per_row)), shape=(n, d))
+    X.sum_duplicates()
+    idf = np.log((1 + n) / (1 + np.bincount(X.indices, minlength=d))) + 1
+    X = X @ sps.diags(idf)
+    X = sps.csr_matrix(X.multiply(1 / np.sqrt(X.multiply(X).sum(axis=1))))
+    y = np.asarray((X @ rng.standard_normal((d, SPARSE_CLASSES))).argmax(axis=1)).ravel()
+    return X, y
+
+
+class SparseSwiftprop:
+    def __init__(self, d):
+        import swiftprop as sp
+
+        sp.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+        self.net = sp.Network([d, SPARSE_HIDDEN, SPARSE_CLASSES], "relu", "cross_entropy", seed=0)
+        self.opt = sp.optim.Adam(self.net, lr=0.001)
+
+    def epoch(self, X, y):
+        self.net.fit(X, y, epochs=1, batch_size=SPARSE_BATCH, optimizer=self.opt, alpha=SPARSE_ALPHA, seed=0)
+
+
+class SparseNumpyLoop:
+    """swiftprop.reference's equations on each mini-batch made dense (X[idx].toarray()), Adam in NumPy."""
+
+    def __init__(self, d):
+        import numpy as np
+        from swiftprop import reference as R
+
+        self.R, self.np = R, np
+        Ws, Bs = _relu_glorot([d, SPARSE_HIDDEN, SPARSE_CLASSES])
+        self.params = [a for W, B in zip(Ws, Bs) for a in (W, B)]
+        self.m = [np.zeros_like(a) for a in self.params]
+        self.v = [np.zeros_like(a) for a in self.params]
+        self.t = 0
+
+    def epoch(self, X, y):
+        order = self.np.random.default_rng(0).permutation(X.shape[0])
+        for i in range(0, X.shape[0], SPARSE_BATCH):
+            idx = order[i:i + SPARSE_BATCH]
+            xb = X[idx].toarray()
+            tr = self.R.backward(self.params[0::2], self.params[1::2], ["relu", "softmax"], "cross_entropy", xb,
+                                 y[idx])
+            grads = []
+            for W, dW, dB in zip(self.params[0::2], tr.dW, tr.dB):
+                grads += [dW + SPARSE_ALPHA / len(idx) * W, dB]
+            self.t += 1
+            self.R.adam_step(self.params, grads, self.m, self.v, self.t, 0.001)
+
+
+class SparseSklearn:
+    def __init__(self, d):
+        from sklearn.neural_network import MLPClassifier
+
+        self.model = MLPClassifier(hidden_layer_sizes=(SPARSE_HIDDEN,), solver="adam", max_iter=1, shuffle=True,
+                                   random_state=0, tol=0.0)
+
+    def epoch(self, X, y):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.fit(X, y)
+
+
+SPARSE_IMPLS = {"swiftprop": SparseSwiftprop, "numpy": SparseNumpyLoop, "sklearn": SparseSklearn}
+
+
+def sparse_worker(lib, case, args):
+    """One epoch's seconds (sparse_epoch), or the peak RSS growth during it in MB (sparse_rss)."""
+    import threading
+
+    X, y = _sparse_data(args["n"], args["d"], args["density"])
+    impl = SPARSE_IMPLS[lib](args["d"])  # KeyError: this peer has no sparse case (shown as —)
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    base = peak = rss()
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    start = time.perf_counter()
+    impl.epoch(X, y)
+    seconds = time.perf_counter() - start
+    done.set()
+    t.join()
+    return seconds if case == "sparse_epoch" else (max(peak, rss()) - base) / 2**20
+
+
 IMPLS = {"swiftprop": Swiftprop, "numpy": NumpyLoop, "numpy_hand": NumpyHand, "torch": Torch, "jax": Jax,
          "sklearn": Sklearn}
 
@@ -426,6 +547,8 @@ def floor_worker(case, args, dtype, sizes):
 def worker(lib, case, args):
     import numpy as np
 
+    if case.startswith("sparse"):
+        return sparse_worker(lib, case, args)
     dtype = np.float32 if args.get("dtype", "float32") == "float32" else np.float64
     sizes = args.get("sizes", MNIST)
     if lib == "floor":
@@ -506,6 +629,7 @@ def cases(quick):
             ("epoch 64-32-10 B=32 (n=1797)", "epoch", dict(batch=32, n=1797, sizes=DIGITS, repeat=1)),
             ("tiny forward 1x4-8-2", "tiny", dict(sizes=TINY, number=200, repeat=2)),
             ("inference B=1024 (samples/s)", "predict", dict(batch=1024, number=3, repeat=2)),
+            ("sparse epoch 2000x5000 0.1% Adam 128 float64", "sparse_epoch", dict(n=2000, d=5000, density=0.001)),
         ], 512, reps
     return [
         ("step 784-256-128-10 B=32", "step", dict(batch=32, number=200, repeat=7)),
@@ -519,7 +643,13 @@ def cases(quick):
         ("tiny forward 1x4-8-2", "tiny", dict(sizes=TINY, number=20000, repeat=7)),
         ("inference B=1024 (samples/s)", "predict", dict(batch=1024, number=50, repeat=7)),
         ("peak RSS, one epoch B=128 (MB)", "rss", dict(batch=128, n=60000, repeat=1)),
+        (SPARSE_LABEL, "sparse_epoch", SPARSE_ARGS),
+        ("sparse: peak RSS, one epoch (MB; dense X would be 8000 MB)", "sparse_rss", SPARSE_ARGS),
     ], 2048, 3
+
+
+SPARSE_ARGS = dict(n=20000, d=50000, density=0.001)
+SPARSE_LABEL = "sparse epoch 20000x50000 0.1% (TF-IDF-like CSR) Adam 128 float64"
 
 
 def flops(args):
@@ -535,11 +665,13 @@ def fmt(case, value):
         return "—"
     if case in ("step", "epoch"):
         return f"{value * 1e3:.3f} ms"
+    if case == "sparse_epoch":
+        return f"{value:.2f} s"
     if case == "tiny":
         return f"{value * 1e6:.2f} µs"
     if case == "predict":
         return f"{value / 1e3:.0f} k/s"
-    if case == "rss":
+    if case in ("rss", "sparse_rss"):
         return f"+{value:.1f} MB"
     return f"{value:.3g}"
 
@@ -588,7 +720,7 @@ def main():
         for r in range(reps):
             order = run_libs[r % len(run_libs):] + run_libs[:r % len(run_libs)]  # alternate who goes first
             for lib in order:
-                if case == "rss" and r > 0:
+                if case in ("rss", "sparse_rss") and r > 0:
                     continue
                 try:
                     vals[lib].append(measure(lib, case, args))
@@ -623,7 +755,7 @@ def main():
         sp_v = row.get("swiftprop")
         peers = {k: v for k, v in row.items() if k != "swiftprop" and v is not None}
         ratio = "—"
-        if case == "rss":
+        if case in ("rss", "sparse_rss"):
             ratio = "—"  # absolute growth matters here; compare the MB directly
         elif sp_v and peers:
             if case in higher_better:

@@ -2,6 +2,8 @@
 /// The raw values are the codes of the C ABI and of `swiftprop.Network`.
 public enum Activation: Int32, Sendable, CaseIterable {
     case identity = 0, sigmoid, tanh, relu, leakyRelu, elu, softplus, gelu, softmax
+    /// e^x: the output of the poisson loss (a log link), as scikit-learn's MLPRegressor(loss="poisson").
+    case exp
 }
 
 @usableFromInline let leakySlope = 0.01
@@ -91,6 +93,8 @@ func activationRow<T: Scalar>(_ y: UnsafeMutablePointer<T>, _ z: UnsafePointer<T
         }
     case .softmax:
         softmaxForward(y, UnsafeMutablePointer(mutating: z), bias: nil, rows: 1, n: n)
+    case .exp:
+        for k in 0..<n { y[k] = T.exp(z[k]) }
     }
 }
 
@@ -149,5 +153,7 @@ func activationBackwardLoops<T: Scalar>(
             for k in 0..<n { dot += g[k] * y[k] }
             for k in 0..<n { d[k] = y[k] * (g[k] - dot) }
         }
+    case .exp:
+        for j in 0..<count { dSIn[j] = dSOut[j] * sOut[j] }
     }
 }

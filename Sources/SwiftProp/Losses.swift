@@ -1,8 +1,10 @@
 /// Losses: cost = mean over the batch of the per-sample cost. Each is a forward/backward pair; the
 /// backward gives the last layer's dcost/dS_in directly, in the simplified form ŷ − y where the
-/// output activation matches the loss (softmax + cross-entropy, sigmoid + binary cross-entropy).
+/// output activation matches the loss (softmax + cross-entropy, sigmoid + binary cross-entropy, exp + poisson).
 public enum Loss: Int32, Sendable, CaseIterable {
     case mse = 0, crossEntropy, binaryCrossEntropy
+    /// Half the Poisson deviance with an exp output, as scikit-learn's MLPRegressor(loss="poisson").
+    case poisson
 
     /// The output activations this loss is defined with.
     public func accepts(_ f: Activation) -> Bool {
@@ -10,6 +12,7 @@ public enum Loss: Int32, Sendable, CaseIterable {
         case .mse: return true
         case .crossEntropy: return f == .softmax
         case .binaryCrossEntropy: return f == .sigmoid
+        case .poisson: return f == .exp
         }
     }
 }
@@ -81,6 +84,16 @@ func lossForward<T: Scalar>(
             for k in 0..<n { let z = sIn[r * n + k]; s += softplus(z) - y.value(r, k, n: n) * z }
             total += Double(s)
         }
+    case .poisson:
+        // Σ_k y log(y/ŷ) − y + ŷ with log ŷ = z (never log 0 when e^z underflows); y log y is 0 at y = 0
+        for r in 0..<rows {
+            var s: T = 0
+            for k in 0..<n {
+                let t = y.value(r, k, n: n), z = sIn[r * n + k]
+                s += (t > 0 ? t * T.log(t) : 0) - t * z - t + sOut[r * n + k]
+            }
+            total += Double(s)
+        }
     }
     return total
 }
@@ -93,7 +106,8 @@ func lossBackward<T: Scalar>(
     weights: UnsafePointer<T>? = nil, rows: Int, n: Int, norm: T
 ) {
     let inv = 1 / norm
-    // dcost/dS_out for MSE, and ŷ − y for the matching pairs: one formula, (ŷ − y) · w / norm.
+    // dcost/dS_out for MSE, and ŷ − y for the matching pairs (poisson: d/dz (e^z − y z) = ŷ − y): one
+    // formula, (ŷ − y) · w / norm.
     for r in 0..<rows {
         let scale = weights.map { $0[r] * inv } ?? inv
         let d = delta + r * n, yHat = sOut + r * n

@@ -86,6 +86,8 @@ public final class Network<T: Scalar> {
     let gradBuffer: Buffer<T>
     var workspace: Workspace<T>?
     var batchBuffer: BatchBuffer<T>?
+    var sparseBatch: SparseBatch<T>?
+    var sparseScratch: SparseScratch<T>?
     /// Dropout rate of each hidden layer's output, applied only while training (`train`).
     public private(set) var dropout: [Double]
     /// The generator of the dropout masks; `train` callers seed it for reproducible runs.
@@ -146,20 +148,23 @@ public final class Network<T: Scalar> {
     }
 
     // x is (rows, n_0); fills S_in^i and S_out^i of every layer, the last S_out into `out` if given.
-    /// What layer i reads: X for the first layer, else the previous layer's S_out (after dropout, when
-    /// training with it).
-    @inline(__always) func layerInput(_ ws: Workspace<T>, _ i: Int, _ x: UnsafePointer<T>, training: Bool) -> UnsafePointer<T> {
-        if i == 0 { return x }
+    /// What layer i ≥ 1 reads: the previous layer's S_out (after dropout, when training with it).
+    @inline(__always) func layerInput(_ ws: Workspace<T>, _ i: Int, training: Bool) -> UnsafePointer<T> {
         if drops(i - 1, training: training), let d = ws.dropped(i - 1) { return UnsafePointer(d) }
         return UnsafePointer(ws.sOut(i - 1))
     }
 
-    func forwardBlock(_ ws: Workspace<T>, _ x: UnsafePointer<T>, rows: Int, out: UnsafeMutablePointer<T>? = nil,
+    func forwardBlock(_ ws: Workspace<T>, _ x: Input<T>, rows: Int, out: UnsafeMutablePointer<T>? = nil,
                       training: Bool = false) {
         for i in 0..<layerCount {
-            let prev = layerInput(ws, i, x, training: training)
-            // S_in = S_out_prev · Wᵀ + Bᵀ, S_out = f(S_in): the GEMM, then bias and f fused in one pass
-            linearForward(ws.sIn(i), prev, w(i), rows: rows, nIn: sizes[i], nOut: sizes[i + 1], wT: ws.weightsT())
+            // S_in = S_out_prev · Wᵀ + Bᵀ, S_out = f(S_in): the GEMM (sparse × dense on a CSR X), then bias
+            // and f fused in one pass
+            if i == 0 {
+                inputForward(ws.sIn(0), x, rows: rows, wT: ws.weightsT())
+            } else {
+                linearForward(ws.sIn(i), layerInput(ws, i, training: training), w(i), rows: rows, nIn: sizes[i],
+                              nOut: sizes[i + 1], wT: ws.weightsT())
+            }
             let dst = (i == layerCount - 1 ? out : nil) ?? ws.sOut(i)
             activationForward(dst, ws.sIn(i), bias: b(i), rows: rows, n: sizes[i + 1], activations[i])
             if drops(i, training: training), let m = ws.mask(i), let d = ws.dropped(i) {
@@ -185,12 +190,25 @@ public final class Network<T: Scalar> {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func forward(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, batch: Int) -> Bool {
+        forward(out, .dense(x), batch: batch)
+    }
+
+    /// Forward pass on dense or CSR rows (see the dense form).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func forward(_ out: UnsafeMutablePointer<T>, _ x: Input<T>, batch: Int) -> Bool {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return false }
+        guard prepareInput(x, rows: batch) else { return false }
         let n0 = sizes[0], nL = sizes[layerCount]
         let work = sizes.indices.dropLast().reduce(0) { $0 + sizes[$1] * sizes[$1 + 1] }  // multiply-adds per row
         for start in stride(from: 0, to: batch, by: block) {
-            let rows = min(block, batch - start), xs = x + start * n0, outs = out + start * nL
+            let rows = min(block, batch - start), outs = out + start * nL
+            guard case .dense(let x) = x else {  // CSR rows: block by block, the products share the threads
+                forwardBlock(ws, x.advanced(by: start, n: n0), rows: rows, out: outs)
+                continue
+            }
+            let xs = x + start * n0
             parallelRanges(count: rows, minCount: max(32, 4 * workPerThread / max(1, work)), align: 8) { _, r in
                 inferRows(ws, xs, row: r.lowerBound, rows: r.count, out: outs)
             }
@@ -211,13 +229,21 @@ public final class Network<T: Scalar> {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func cost(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil, batch: Int) -> Double? {
+        cost(.dense(x), y, weights: weights, batch: batch)
+    }
+
+    /// Mean cost on dense or CSR rows (see the dense form).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func cost(_ x: Input<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil, batch: Int) -> Double? {
         let block = min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
+        guard prepareInput(x, rows: batch) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
         var total = 0.0
         for start in stride(from: 0, to: batch, by: block) {
             let rows = min(block, batch - start)
-            forwardBlock(ws, x + start * n0, rows: rows)
+            forwardBlock(ws, x.advanced(by: start, n: n0), rows: rows)
             total += lossForward(loss, ws.sIn(last), ws.sOut(last), y.advanced(by: start, n: nL),
                                  weights: weights.map { $0 + start }, rows: rows, n: nL)
         }
@@ -233,13 +259,25 @@ public final class Network<T: Scalar> {
     public func backward(_ x: UnsafePointer<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil,
                          batch: Int, wholeBatch: Bool = false, training: Bool = false,
                          accumulate: Bool = false) -> Double? {
+        backward(.dense(x), y, weights: weights, batch: batch, wholeBatch: wholeBatch, training: training,
+                 accumulate: accumulate)
+    }
+
+    /// Forward and backward pass on dense or CSR rows (see the dense form). `accumulate` adds this batch's
+    /// gradient to the gradient buffer instead of overwriting it.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func backward(_ x: Input<T>, _ y: Target<T>, weights: UnsafePointer<T>? = nil,
+                         batch: Int, wholeBatch: Bool = false, training: Bool = false,
+                         accumulate: Bool = false) -> Double? {
         let block = wholeBatch ? batch : min(batch, rowsPerBlock)
         guard let ws = workspace(rows: block) else { return nil }
+        guard prepareInput(x, rows: batch) else { return nil }
         let n0 = sizes[0], nL = sizes[layerCount], last = layerCount - 1
         let norm = Self.weightSum(weights, batch: batch)
         var total = 0.0
         for start in stride(from: 0, to: batch, by: block) {
-            let rows = min(block, batch - start), xs = x + start * n0, ys = y.advanced(by: start, n: nL)
+            let rows = min(block, batch - start), xs = x.advanced(by: start, n: n0), ys = y.advanced(by: start, n: nL)
             let wRows = weights.map { $0 + start }
             forwardBlock(ws, xs, rows: rows, training: training)
             total += lossForward(loss, ws.sIn(last), ws.sOut(last), ys, weights: wRows, rows: rows, n: nL)
@@ -247,12 +285,13 @@ public final class Network<T: Scalar> {
             lossBackward(ws.delta(last), loss, activations[last], ws.sIn(last), ws.sOut(last), ys,
                          weights: wRows, rows: rows, n: nL, norm: T(norm))
             for i in stride(from: last, through: 0, by: -1) {
-                let prev = layerInput(ws, i, xs, training: training)
-                // (2), (3), and dcost/dS_out^(i-1) = (W^i)ᵀ δ^i, the matrix half of (1) for the layer below
-                linearBackward(dx: i == 0 ? nil : ws.dSOut(), dW: dW(i), dB: dB(i),
-                               delta: ws.delta(i), x: prev, w: w(i),
-                               rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: accumulate || start > 0)
-                if i > 0 {
+                if i == 0 {  // (2) and (3) on X, dense or sparse: no input gradient
+                    inputBackward(xs, delta: ws.delta(0), rows: rows, accumulate: accumulate || start > 0)
+                } else {
+                    // (2), (3), and dcost/dS_out^(i-1) = (W^i)ᵀ δ^i, the matrix half of (1) for the layer below
+                    linearBackward(dx: ws.dSOut(), dW: dW(i), dB: dB(i), delta: ws.delta(i),
+                                   x: layerInput(ws, i, training: training), w: w(i),
+                                   rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: accumulate || start > 0)
                     if drops(i - 1, training: training), let m = ws.mask(i - 1) {
                         dropoutBackward(ws.dSOut(), m, count: rows * sizes[i])
                     }

@@ -46,6 +46,7 @@ extension Activation {
         case .softplus: "softplus"
         case .gelu: "gelu"
         case .softmax: "softmax"
+        case .exp: "exp"
         }
     }
 }
@@ -56,6 +57,7 @@ extension Loss {
         case .mse: "mse"
         case .crossEntropy: "cross_entropy"
         case .binaryCrossEntropy: "binary_cross_entropy"
+        case .poisson: "poisson"
         }
     }
 
@@ -65,6 +67,7 @@ extension Loss {
         case .mse: nil
         case .crossEntropy: .softmax
         case .binaryCrossEntropy: .sigmoid
+        case .poisson: .exp
         }
     }
 }
@@ -95,13 +98,13 @@ public struct Architecture: Sendable {
         for (i, code) in activationCodes.enumerated() {
             guard let f = Activation(rawValue: code) else {
                 throw CoreError(.argument, "activations[\(i)] has unknown code \(code); expected 0 (identity) to "
-                                + "\(Activation.allCases.count - 1) (softmax)")
+                                + "\(Activation.allCases.count - 1) (\(Activation.allCases.last!.name))")
             }
             acts.append(f)
         }
         guard let loss = Loss(rawValue: lossCode) else {
             throw CoreError(.argument, "unknown loss code \(lossCode); expected 0 (mse) to \(Loss.allCases.count - 1) "
-                            + "(binary_cross_entropy)")
+                            + "(\(Loss.allCases.last!.name))")
         }
         try self.init(sizes: sizes, activations: acts, loss: loss)
     }
@@ -116,7 +119,8 @@ public struct Architecture: Sendable {
             throw CoreError(.architecture, "softmax is only allowed on the last layer")
         }
         if let want = loss.output, activations.last! != want {
-            throw CoreError(.architecture, "loss='\(loss.name)' needs a \(want.name) output layer, got "
+            let article = "aeiou".contains(want.name.first!) ? "an" : "a"
+            throw CoreError(.architecture, "loss='\(loss.name)' needs \(article) \(want.name) output layer, got "
                             + "activations[-1]='\(activations.last!.name)'")
         }
         guard let layout = ParameterLayout(sizes: sizes) else {
@@ -174,6 +178,7 @@ extension Network {
     @_specialize(exported: true, where T == Double)
     public func check(_ y: Target<T>, weights: UnsafePointer<T>?, rows: Int, positiveSum: Bool = true) throws(CoreError) {
         if case .labels(let labels) = y { try checkLabels(labels, rows: rows) }
+        if loss == .poisson, case .dense(let t) = y { try checkPoissonTargets(t, count: rows * sizes[layerCount]) }
         if let weights { try Self.checkWeights(weights, rows: rows, positiveSum: positiveSum) }
     }
 
@@ -187,6 +192,17 @@ extension Network {
         if rows > 0, lo < 0 || hi >= classes {
             throw CoreError(.label, "contains label \(lo < 0 ? lo : hi); labels must be in [0, \(classes)) for "
                             + "\(classes) outputs")
+        }
+    }
+
+    /// Poisson targets are counts or rates: >= 0 (NaN fails too; the extension names NaN first).
+    func checkPoissonTargets(_ y: UnsafePointer<T>, count: Int) throws(CoreError) {
+        var lo = T.infinity
+        for j in 0..<count { lo = Swift.min(lo, y[j]) }
+        guard lo >= 0 else {
+            let bad = (0..<count).first { !(y[$0] >= 0) } ?? 0
+            throw CoreError(.argument, "loss='poisson' needs targets >= 0, got \(pythonRepr(Double(y[bad]))) at "
+                            + "flat index \(bad)")
         }
     }
 

@@ -69,6 +69,20 @@ extension Network {
         order: UnsafePointer<Int64>?, batchSize: Int, first: Int, seconds: Double = 0,
         optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, penaltySum: inout Double, next: inout Int
     ) throws(CoreError) {
+        try train(.dense(x), y, weights: weights, n: n, order: order, batchSize: batchSize, first: first,
+                  seconds: seconds, optimizer: optimizer, alpha: alpha, lossSum: &lossSum, penaltySum: &penaltySum,
+                  next: &next)
+    }
+
+    /// Training on dense or CSR rows (see the dense form; a CSR X must have passed `checkInput`). Shuffled
+    /// CSR mini-batches are gathered row by row into a reused CSR buffer: X is never made dense.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func train(
+        _ x: Input<T>, _ y: Target<T>, weights: UnsafePointer<T>?, n: Int,
+        order: UnsafePointer<Int64>?, batchSize: Int, first: Int, seconds: Double = 0,
+        optimizer: Optimizer<T>, alpha: T, lossSum: inout Double, penaltySum: inout Double, next: inout Int
+    ) throws(CoreError) {
         next = first
         try checkRows(n)
         guard batchSize >= 1, batchSize <= n else {
@@ -82,13 +96,26 @@ extension Network {
             throw CoreError(.size, "the optimizer has \(optimizer.count) parameters, the network \(layout.count)")
         }
         let n0 = sizes[0], nL = sizes[layerCount]
-        var gather: BatchBuffer<T>? = nil
+        var gather: BatchBuffer<T>? = nil, sparseGather: SparseBatch<T>? = nil
+        let xIn: Int  // input values per row of the dense gather buffer (none for CSR rows)
+        if case .dense = x { xIn = n0 } else { xIn = 0 }
+        if order != nil, xIn == 0 {
+            if let g = sparseBatch, g.rows >= batchSize {
+                sparseGather = g
+            } else {
+                sparseBatch = nil
+                guard let g = SparseBatch<T>(rows: batchSize) else {
+                    throw CoreError(.memory, "could not allocate a mini-batch of \(batchSize) rows")
+                }
+                sparseBatch = g; sparseGather = g
+            }
+        }
         if order != nil {
-            if let g = batchBuffer, g.rows >= batchSize {
+            if let g = batchBuffer, g.rows >= batchSize, g.x.count >= batchSize * xIn {
                 gather = g
             } else {
                 batchBuffer = nil
-                guard let g = BatchBuffer<T>(rows: batchSize, nIn: n0, nOut: nL) else {
+                guard let g = BatchBuffer<T>(rows: batchSize, nIn: xIn, nOut: nL) else {
                     throw CoreError(.memory, "could not allocate a mini-batch of \(batchSize) rows")
                 }
                 batchBuffer = g; gather = g
@@ -100,7 +127,7 @@ extension Network {
         let start0 = seconds > 0 ? monotonicSeconds() : 0
         for b in first..<batches {
             let start = b * batchSize, rows = min(batchSize, n - start)
-            var xb = x + start * n0, yb = y.advanced(by: start, n: nL), wb = weights.map { $0 + start }
+            var xb = x.advanced(by: start, n: n0), yb = y.advanced(by: start, n: nL), wb = weights.map { $0 + start }
             if let order, let g = gather {
                 let idx = order + start
                 for r in 0..<rows {
@@ -108,9 +135,22 @@ extension Network {
                     guard s >= 0, s < n else {
                         throw CoreError(.argument, "order contains index \(s); indices must be in [0, \(n))")
                     }
-                    (g.x.base + r * n0).update(from: x + s * n0, count: n0)
                 }
-                xb = UnsafePointer(g.x.base)
+                switch x {
+                case .dense(let xd):
+                    for r in 0..<rows { (g.x.base + r * n0).update(from: xd + Int(idx[r]) * n0, count: n0) }
+                    xb = .dense(UnsafePointer(g.x.base))
+                case .csr32(let c):
+                    guard let sg = sparseGather, sg.gather(c, order: idx, rows: rows) else {
+                        throw CoreError(.memory, "could not allocate a sparse mini-batch of \(rows) rows")
+                    }
+                    xb = .csr64(sg.csr)
+                case .csr64(let c):
+                    guard let sg = sparseGather, sg.gather(c, order: idx, rows: rows) else {
+                        throw CoreError(.memory, "could not allocate a sparse mini-batch of \(rows) rows")
+                    }
+                    xb = .csr64(sg.csr)
+                }
                 switch y {
                 case .dense(let yd):
                     for r in 0..<rows { (g.y.base + r * nL).update(from: yd + Int(idx[r]) * nL, count: nL) }

@@ -235,45 +235,81 @@ public func sp_network_seed(_ net: UnsafeMutableRawPointer?, _ seed: UInt64) {
 
 // MARK: - Passes
 
-@_cdecl("sp_forward")
-public func sp_forward(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutableRawPointer?, _ x: UnsafeRawPointer?, _ rows: Int) -> Int32 {
-    struct Body: NetworkBody {
-        let out: UnsafeMutableRawPointer, x: UnsafeRawPointer, rows: Int
-        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
-            try net.checkRows(rows)
-            guard net.forward(out.assumingMemoryBound(to: T.self), x.assumingMemoryBound(to: T.self), batch: rows) else {
-                throw CoreError(.memory, "could not allocate the workspace for \(rows) rows")
-            }
+/// A batch's input as T: dense rows, or a CSR matrix with its lengths (checked by `checked`).
+private func input<T: Scalar>(_ b: sp_batch) throws -> (Input<T>, SparseShape?) {
+    switch (b.x, b.csr) {
+    case (let x?, nil): return (.dense(x.assumingMemoryBound(to: T.self)), nil)
+    case (nil, let c?):
+        let csr = c.pointee
+        let values = try required(csr.data, "csr.data").assumingMemoryBound(to: T.self)
+        let indices = try required(csr.indices, "csr.indices"), indptr = try required(csr.indptr, "csr.indptr")
+        let shape = SparseShape(nnz: csr.nnz, nIndptr: csr.n_indptr, cols: csr.n_cols)
+        switch csr.index_type {
+        case Int32(SP_INDEX_INT32.rawValue):
+            return (.csr32(CSR(values: values, indices: indices.assumingMemoryBound(to: Int32.self),
+                               indptr: indptr.assumingMemoryBound(to: Int32.self))), shape)
+        case Int32(SP_INDEX_INT64.rawValue):
+            return (.csr64(CSR(values: values, indices: indices.assumingMemoryBound(to: Int64.self),
+                               indptr: indptr.assumingMemoryBound(to: Int64.self))), shape)
+        default:
+            throw CoreError(.argument, "unknown index type code \(csr.index_type); expected 0 (int32) or 1 (int64)")
         }
+    default: throw CoreError(.argument, "a batch needs exactly one of x and csr")
     }
-    return run { try network(net).with(Body(out: try required(out, "out"), x: try required(x, "x"), rows: rows)) }
 }
 
-/// The batch's x, target and weights as T.
-private func data<T: Scalar>(_ b: sp_batch) throws -> (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) {
-    let x = try required(b.x, "batch.x").assumingMemoryBound(to: T.self)
-    let y: Target<T>
+/// The batch's input, target (nil when it has neither y nor labels) and weights as T.
+private func data<T: Scalar>(_ b: sp_batch) throws -> (Input<T>, SparseShape?, Target<T>?, UnsafePointer<T>?) {
+    let (x, shape): (Input<T>, SparseShape?) = try input(b)
+    let y: Target<T>?
     switch (b.y, b.labels) {
     case (let dense?, nil): y = .dense(dense.assumingMemoryBound(to: T.self))
     case (nil, let labels?): y = .labels(labels)
+    case (nil, nil): y = nil
     default: throw CoreError(.argument, "a batch needs exactly one of y and labels")
     }
-    return (x, y, b.weights?.assumingMemoryBound(to: T.self))
+    return (x, shape, y, b.weights?.assumingMemoryBound(to: T.self))
 }
 
-/// The batch's x, target and weights as T, after the core's checks of them.
-private func checked<T: Scalar>(_ net: Network<T>, _ b: sp_batch) throws -> (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) {
-    let (x, y, weights): (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) = try data(b)
+/// The batch's input, target and weights as T, after the core's checks of them (target required
+/// unless `inputOnly`).
+private func checked<T: Scalar>(_ net: Network<T>, _ b: sp_batch, inputOnly: Bool = false) throws
+    -> (Input<T>, Target<T>?, UnsafePointer<T>?) {
+    let (x, shape, y, weights): (Input<T>, SparseShape?, Target<T>?, UnsafePointer<T>?) = try data(b)
     try net.checkRows(b.rows)
-    try net.check(y, weights: weights, rows: b.rows)
+    try net.checkInput(x, rows: b.rows, sparse: shape)
+    if let y {
+        try net.check(y, weights: weights, rows: b.rows)
+    } else if !inputOnly {
+        throw CoreError(.argument, "a batch needs exactly one of y and labels")
+    }
     return (x, y, weights)
+}
+
+@_cdecl("sp_forward")
+public func sp_forward(_ net: UnsafeMutableRawPointer?, _ out: UnsafeMutableRawPointer?,
+                       _ batch: UnsafePointer<sp_batch>?) -> Int32 {
+    struct Body: NetworkBody {
+        let out: UnsafeMutableRawPointer, batch: sp_batch
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            let (x, _, _): (Input<T>, Target<T>?, UnsafePointer<T>?) = try checked(net, batch, inputOnly: true)
+            guard net.forward(out.assumingMemoryBound(to: T.self), x, batch: batch.rows) else {
+                throw CoreError(.memory, "could not allocate the workspace for \(batch.rows) rows")
+            }
+        }
+    }
+    return run {
+        try network(net).with(Body(out: try required(out, "out"), batch: try required(batch, "batch").pointee))
+    }
 }
 
 @_cdecl("sp_check")
 public func sp_check(_ net: UnsafeRawPointer?, _ batch: UnsafePointer<sp_batch>?) -> Int32 {
     struct Body: NetworkBody {
         let batch: sp_batch
-        func callAsFunction<T: Scalar>(_ net: Network<T>) throws { _ = try checked(net, batch) }
+        func callAsFunction<T: Scalar>(_ net: Network<T>) throws {
+            let _: (Input<T>, Target<T>?, UnsafePointer<T>?) = try checked(net, batch, inputOnly: true)
+        }
     }
     return run { try network(net).with(Body(batch: try required(batch, "batch").pointee)) }
 }
@@ -288,8 +324,8 @@ public func sp_backward(_ net: UnsafeMutableRawPointer?, _ cost: UnsafeMutablePo
                 throw CoreError(.argument, "unknown pass code \(pass); expected 0 (cost), 1 (backward), 2 (trace) "
                                 + "or 3 (accumulate)")
             }
-            let (x, y, w) = try checked(net, batch)
-            let rows = batch.rows
+            let (x, target, w): (Input<T>, Target<T>?, UnsafePointer<T>?) = try checked(net, batch)
+            let y = target!, rows = batch.rows
             let value = pass == 0 ? net.cost(x, y, weights: w, batch: rows)
                                   : net.backward(x, y, weights: w, batch: rows, wholeBatch: pass == 2,
                                                  accumulate: pass == 3)
@@ -424,7 +460,10 @@ public func sp_train(_ net: UnsafeMutableRawPointer?, _ opt: UnsafeMutableRawPoi
     struct Body: TrainingBody {
         let batch: sp_batch, epoch: sp_epoch, progress: UnsafeMutablePointer<sp_progress>
         func callAsFunction<T: Scalar>(_ net: Network<T>, _ opt: Optimizer<T>) throws {
-            let (x, y, w): (UnsafePointer<T>, Target<T>, UnsafePointer<T>?) = try data(batch)
+            let (x, shape, target, w): (Input<T>, SparseShape?, Target<T>?, UnsafePointer<T>?) = try data(batch)
+            guard let y = target else { throw CoreError(.argument, "a batch needs exactly one of y and labels") }
+            try net.checkRows(batch.rows)
+            try net.checkInput(x, rows: batch.rows, sparse: shape)  // O(rows + nnz): small beside an epoch slice
             let p = progress
             p.pointee.next = epoch.first
             p.pointee.batches = Network<T>.batchCount(n: batch.rows, batchSize: epoch.batch_size)

@@ -23,9 +23,9 @@ typedef enum { SP_FLOAT32 = 0, SP_FLOAT64 = 1 } sp_dtype;
 
 /* The core's codes; sp_activation_name etc. give their names (NULL past the last code). */
 typedef enum {
-    SP_IDENTITY = 0, SP_SIGMOID, SP_TANH, SP_RELU, SP_LEAKY_RELU, SP_ELU, SP_SOFTPLUS, SP_GELU, SP_SOFTMAX,
+    SP_IDENTITY = 0, SP_SIGMOID, SP_TANH, SP_RELU, SP_LEAKY_RELU, SP_ELU, SP_SOFTPLUS, SP_GELU, SP_SOFTMAX, SP_EXP,
 } sp_activation;
-typedef enum { SP_MSE = 0, SP_CROSS_ENTROPY, SP_BINARY_CROSS_ENTROPY } sp_loss;
+typedef enum { SP_MSE = 0, SP_CROSS_ENTROPY, SP_BINARY_CROSS_ENTROPY, SP_POISSON } sp_loss;
 typedef enum { SP_SGD = 0, SP_ADAM, SP_ADAMW, SP_RMSPROP } sp_optimizer_kind;
 typedef enum { SP_S_IN = 0, SP_S_OUT, SP_DELTA } sp_quantity;
 typedef enum {
@@ -35,14 +35,31 @@ typedef enum {
     SP_PASS_ACCUMULATE = 3,  /* backward adding the batch's gradient to the gradient buffer */
 } sp_pass;
 
-/* A batch of `rows` samples: x (rows, n_in); dense targets y (rows, n_out) XOR labels (rows) for
- * cross-entropy; weights (rows) >= 0 with a positive sum, or NULL. */
+typedef enum { SP_INDEX_INT32 = 0, SP_INDEX_INT64 = 1 } sp_index_type;
+
+/* A CSR matrix (as scipy.sparse holds it): row r's stored values are data[indptr[r] .. indptr[r+1]) in
+ * columns indices[...]. data (nnz, the network's dtype) and indices (nnz) hold nnz entries, indptr
+ * n_indptr, all of index_type (sp_index_type). The core checks the structure (n_indptr = rows + 1,
+ * indptr[0] = 0, non-decreasing, indptr[rows] = nnz, indices in [0, n_cols), n_cols = n_in) in
+ * O(rows + nnz) before computing anything, reading only within those lengths. */
+typedef struct {
+    const void *data;
+    const void *indices;
+    const void *indptr;
+    int32_t index_type;
+    intptr_t nnz, n_indptr, n_cols;
+} sp_csr;
+
+/* A batch of `rows` samples: x (rows, n_in) XOR csr (the same rows as a CSR matrix, first layer read
+ * sparse); dense targets y (rows, n_out) XOR labels (rows) for cross-entropy (neither for sp_forward;
+ * sp_check then checks x alone); weights (rows) >= 0 with a positive sum, or NULL. */
 typedef struct {
     const void *x;
     const void *y;
     const int64_t *labels;
     const void *weights;
     intptr_t rows;
+    const sp_csr *csr;
 } sp_batch;
 
 /* Optimizer hyper-parameters (each kind reads its own; ranges are the caller's). alpha: RMSprop's
@@ -93,12 +110,13 @@ int32_t sp_network_set_dropout(void *net, const double *rates, intptr_t n);
 /* The generator of the dropout masks. */
 void sp_network_seed(void *net, uint64_t seed);
 
-/* out (rows, n_out) = network(x (rows, n_in)). */
-int32_t sp_forward(void *net, void *out, const void *x, intptr_t rows);
+/* out (batch->rows, n_out) = network(batch's x or csr); the batch's targets and weights are not read. */
+int32_t sp_forward(void *net, void *out, const sp_batch *batch);
 /* *cost = Σ w·c / Σ w over the batch (weights NULL: the mean); pass: sp_pass. Nothing is written
  * unless the status is SP_OK. */
 int32_t sp_backward(void *net, double *cost, const sp_batch *batch, int32_t pass);
-/* The checks sp_backward makes of labels and weights, computing nothing. */
+/* The checks sp_backward makes of the input (rows, CSR structure), labels, targets and weights, computing
+ * nothing (a batch without y and labels: the input's checks alone). */
 int32_t sp_check(const void *net, const sp_batch *batch);
 /* Copy layer `layer`'s quantity (sp_quantity) of the last SP_PASS_TRACE: out is (rows, n_(layer+1)). */
 int32_t sp_workspace_copy(const void *net, void *out, int32_t quantity, intptr_t layer, intptr_t rows);

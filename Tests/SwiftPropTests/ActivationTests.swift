@@ -71,6 +71,7 @@ func checkActivationForward<T: Scalar>(_: T.Type, _ f: Activation) {
         case .softplus: return x.map { Double.log(1 + Double.exp($0)) }
         case .gelu:
             return x.map { v in 0.5 * v * (1 + Double.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))) }
+        case .exp: return x.map { Double.exp($0) }
         case .softmax:
             var out: [Double] = []
             for r in 0..<rows {

@@ -26,10 +26,13 @@ let lossCases: [LossCase] = [
     LossCase(loss: .crossEntropy, output: .softmax, labels: true, weighted: true),
     LossCase(loss: .binaryCrossEntropy, output: .sigmoid, labels: false, weighted: false),
     LossCase(loss: .binaryCrossEntropy, output: .sigmoid, labels: false, weighted: true),
+    LossCase(loss: .poisson, output: .exp, labels: false, weighted: false),
+    LossCase(loss: .poisson, output: .exp, labels: false, weighted: true),
 ]
 
 /// Dense targets suited to the loss: any reals for MSE, probability rows (some entries exactly 0)
-/// for cross-entropy, values in [0, 1] (some exactly 0 or 1) for binary cross-entropy.
+/// for cross-entropy, values in [0, 1] (some exactly 0 or 1) for binary cross-entropy, counts and rates
+/// >= 0 for poisson.
 func denseTargets<T: Scalar>(_ loss: Loss, rows: Int, n: Int, rng: inout SplitMix64, _: T.Type) -> [Double] {
     switch loss {
     case .mse:
@@ -45,6 +48,8 @@ func denseTargets<T: Scalar>(_ loss: Loss, rows: Int, n: Int, rng: inout SplitMi
         return y
     case .binaryCrossEntropy:
         return (0..<rows * n).map { j in j % 7 == 0 ? 0 : j % 7 == 3 ? 1 : roundTrip(rng.unit(), T.self) }
+    case .poisson:  // counts and rates >= 0, some exactly 0
+        return (0..<rows * n).map { j in j % 5 == 0 ? 0 : j % 5 == 2 ? Double(rng.index(6)) : roundTrip(3 * rng.unit(), T.self) }
     }
 }
 

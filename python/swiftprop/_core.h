@@ -41,6 +41,26 @@ CORE_HIDDEN int core_check_finite(PyArrayObject *a, const char *name);
 /* A 1-D ndarray viewing count values at data, keeping owner alive. */
 CORE_HIDDEN PyObject *core_view(PyObject *owner, void *data, intptr_t count, int typenum);
 
+/* The input X of a call: a dense (n, sizes[0]) ndarray, or a CSR matrix passed from Python as the tuple
+ * (data, indices, indptr, n_rows, n_cols) (swiftprop._sparse). */
+typedef struct {
+    PyArrayObject *x;                          /* dense X, or NULL for CSR */
+    PyArrayObject *data, *indices, *indptr;    /* CSR arrays (borrowed from the tuple) */
+    sp_csr csr;
+    npy_intp rows;
+} CoreInput;
+
+/* obj as an input of width n_cols: checks types, dtypes (data: typenum; indices and indptr: both int32
+ * or both int64), 1-D, C-contiguous, aligned; the CSR structure is the core's to check. 1, or 0 with the
+ * exception set. */
+CORE_HIDDEN int core_check_input(PyObject *obj, const char *name, int typenum, npy_intp n_cols, CoreInput *in);
+/* True if any array of the input shares a byte with the n bytes at b. */
+CORE_HIDDEN int core_input_overlaps(const CoreInput *in, const void *b, size_t n);
+/* 1 if every value of the input is finite; else 0 with ValueError naming it. */
+CORE_HIDDEN int core_input_finite(const CoreInput *in, const char *name);
+/* A batch over the input (targets and weights NULL). in->csr must stay where it is while the batch is used. */
+CORE_HIDDEN sp_batch core_input_batch(const CoreInput *in);
+
 /* ---- the Net type (_core_net.c) ---- */
 
 typedef struct {

@@ -1,5 +1,5 @@
 """Type stubs for the C extension over the Swift core (see _core.h and swiftprop.h)."""
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -8,6 +8,10 @@ from numpy.typing import DTypeLike, NDArray
 ACTIVATIONS: dict[str, int]
 LOSSES: dict[str, int]
 OPTIMIZERS: dict[str, int]
+
+#: X: a dense (n, sizes[0]) array, or a CSR matrix as (data, indices, indptr, n_rows, n_cols)
+#: (swiftprop._sparse.CSRInput).
+Input = Union[NDArray[np.floating], tuple]
 
 class Net:
     def __init__(self, sizes: Sequence[int], activations: Sequence[int], loss: int, dtype: DTypeLike) -> None: ...
@@ -19,20 +23,20 @@ class Net:
     def offsets(self) -> tuple[int, ...]: ...
     @property
     def dtype(self) -> np.dtype: ...
-    def forward(self, X: NDArray[np.floating], out: Optional[NDArray[np.floating]] = ...,
+    def forward(self, X: Input, out: Optional[NDArray[np.floating]] = ...,
                 check_finite: bool = ...) -> NDArray[np.floating]: ...
-    def backward(self, X: NDArray[np.floating], Y: NDArray, check_finite: bool = ...,
+    def backward(self, X: Input, Y: NDArray, check_finite: bool = ...,
                  sample_weight: Optional[NDArray[np.floating]] = ..., accumulate: bool = ...) -> float: ...
-    def cost(self, X: NDArray[np.floating], Y: NDArray, check_finite: bool = ...,
+    def cost(self, X: Input, Y: NDArray, check_finite: bool = ...,
              sample_weight: Optional[NDArray[np.floating]] = ...) -> float: ...
-    def trace(self, X: NDArray[np.floating], Y: NDArray, check_finite: bool = ...,
+    def trace(self, X: Input, Y: NDArray, check_finite: bool = ...,
               sample_weight: Optional[NDArray[np.floating]] = ...) -> tuple[
         float, list[NDArray[np.floating]], list[NDArray[np.floating]], list[NDArray[np.floating]],
         NDArray[np.floating]]: ...
     def add_l2(self, alpha: float, norm: float) -> float: ...
-    def check(self, X: NDArray, Y: NDArray, x_name: str = ..., y_name: str = ...,
+    def check(self, X: Input, Y: NDArray, x_name: str = ..., y_name: str = ...,
               check_finite: bool = ..., sample_weight: Optional[NDArray[np.floating]] = ...) -> None: ...
-    def train(self, opt: "Optimizer", X: NDArray[np.floating], Y: NDArray,
+    def train(self, opt: "Optimizer", X: Input, Y: NDArray,
               sample_weight: Optional[NDArray[np.floating]] = ..., order: Optional[NDArray[np.int64]] = ...,
               batch_size: int = ..., alpha: float = ..., check_finite: bool = ...,
               seed: Optional[int] = ...) -> tuple[float, int, float]: ...

@@ -1,6 +1,8 @@
 /* swiftprop._core: array checks, aliasing, and status → exception with the core's message. */
 #include "_core.h"
 
+#include <string.h>
+
 PyObject *
 core_raise(int32_t status, const char *prefix)
 {
@@ -133,4 +135,88 @@ core_view(PyObject *owner, void *data, intptr_t count, int typenum)
     Py_INCREF(owner);
     if (PyArray_SetBaseObject((PyArrayObject *)arr, owner) < 0) { Py_DECREF(arr); return NULL; }
     return arr;
+}
+
+/* A 1-D array of the CSR tuple, of `typenum` (or, typenum < 0, int32/int64), possibly empty. */
+static PyArrayObject *
+csr_array(PyObject *obj, const char *name, const char *part, int typenum)
+{
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s must be a numpy.ndarray, got %.100s", name, part, Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)obj;
+    int t = PyArray_TYPE(a);
+    if (typenum >= 0 ? t != typenum : (t != NPY_INT32 && t != NPY_INT64)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s must have dtype %s, got %S", name, part,
+                     typenum >= 0 ? dtype_name(typenum) : "int32 or int64", (PyObject *)PyArray_DESCR(a));
+        return NULL;
+    }
+    if (!PyArray_ISNBO(PyArray_DESCR(a)->byteorder) || PyArray_NDIM(a) != 1 || !PyArray_IS_C_CONTIGUOUS(a)
+            || !PyArray_ISALIGNED(a)) {
+        PyErr_Format(PyExc_ValueError, "%s.%s must be a 1-D, C-contiguous, aligned array in native byte order",
+                     name, part);
+        return NULL;
+    }
+    return a;
+}
+
+int
+core_check_input(PyObject *obj, const char *name, int typenum, npy_intp n_cols, CoreInput *in)
+{
+    memset(in, 0, sizeof *in);
+    if (!PyTuple_Check(obj)) {
+        in->x = core_check_array(obj, name, typenum, 2, -1, n_cols, 0);
+        if (!in->x) return 0;
+        in->rows = PyArray_DIM(in->x, 0);
+        return 1;
+    }
+    Py_ssize_t n_rows, cols;
+    PyObject *data, *indices, *indptr;
+    if (!PyArg_ParseTuple(obj, "OOOnn;a sparse X is (data, indices, indptr, n_rows, n_cols)", &data, &indices,
+                          &indptr, &n_rows, &cols))
+        return 0;
+    if (!(in->data = csr_array(data, name, "data", typenum)) || !(in->indices = csr_array(indices, name, "indices", -1))
+            || !(in->indptr = csr_array(indptr, name, "indptr", -1)))
+        return 0;
+    if (PyArray_TYPE(in->indptr) != PyArray_TYPE(in->indices)) {
+        PyErr_Format(PyExc_TypeError, "%s.indptr must have the dtype of %s.indices (%S), got %S", name, name,
+                     (PyObject *)PyArray_DESCR(in->indices), (PyObject *)PyArray_DESCR(in->indptr));
+        return 0;
+    }
+    if (PyArray_DIM(in->data, 0) != PyArray_DIM(in->indices, 0)) {
+        PyErr_Format(PyExc_ValueError, "%s.data and %s.indices must have the same length, got %zd and %zd", name,
+                     name, (Py_ssize_t)PyArray_DIM(in->data, 0), (Py_ssize_t)PyArray_DIM(in->indices, 0));
+        return 0;
+    }
+    in->csr.data = PyArray_DATA(in->data);
+    in->csr.indices = PyArray_DATA(in->indices);
+    in->csr.indptr = PyArray_DATA(in->indptr);
+    in->csr.index_type = PyArray_TYPE(in->indices) == NPY_INT32 ? SP_INDEX_INT32 : SP_INDEX_INT64;
+    in->csr.nnz = PyArray_DIM(in->data, 0);
+    in->csr.n_indptr = PyArray_DIM(in->indptr, 0);
+    in->csr.n_cols = cols;
+    in->rows = n_rows;
+    return 1;
+}
+
+int
+core_input_overlaps(const CoreInput *in, const void *b, size_t n)
+{
+    if (in->x) return core_overlaps_bytes(in->x, b, n);
+    return core_overlaps_bytes(in->data, b, n) || core_overlaps_bytes(in->indices, b, n)
+           || core_overlaps_bytes(in->indptr, b, n);
+}
+
+int
+core_input_finite(const CoreInput *in, const char *name)
+{
+    return core_check_finite(in->x ? in->x : in->data, name);
+}
+
+sp_batch
+core_input_batch(const CoreInput *in)
+{
+    sp_batch b = {in->x ? PyArray_DATA(in->x) : NULL, NULL, NULL, NULL, in->rows, in->x ? NULL : &in->csr};
+    return b;
 }

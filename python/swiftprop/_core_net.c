@@ -165,6 +165,21 @@ check_not_network(NetObject *self, PyArrayObject *a, const char *name)
     return 0;
 }
 
+/* check_not_network for each array of an input. */
+static int
+check_input_not_network(NetObject *self, const CoreInput *in, const char *name)
+{
+    intptr_t count = 0;
+    const void *params = sp_network_params(self->handle, &count), *grads = sp_network_grads(self->handle, &count);
+    size_t nbytes = (size_t)count * ELEMENT_SIZE(self);
+    if (!core_input_overlaps(in, params, nbytes) && !core_input_overlaps(in, grads, nbytes)) return 1;
+    PyErr_Format(PyExc_ValueError, "%s must not share memory with the network's parameters or gradients "
+                 "(pass a copy)", name);
+    return 0;
+}
+
+static int check_sparse_structure(NetObject *self, const CoreInput *x, const char *x_name);
+
 /* forward(X, out=None) -> out: X (n, sizes[0]) of the network's dtype; out (n, sizes[-1]) if given. */
 static PyObject *
 Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
@@ -175,9 +190,12 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
     if (!core_net_ready(self)) return NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|Op", kwlist, &x_obj, &out_obj, &finite)) return NULL;
     npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
-    PyArrayObject *x = core_check_array(x_obj, "X", self->typenum, 2, -1, n_in, 0);
-    if (!x || (finite && !core_check_finite(x, "X"))) return NULL;
-    npy_intp batch = PyArray_DIM(x, 0);
+    CoreInput x;
+    if (!core_check_input(x_obj, "X", self->typenum, n_in, &x) || (finite && !core_input_finite(&x, "X")))
+        return NULL;
+    npy_intp batch = x.rows;
+    sp_batch input = core_input_batch(&x);
+    if (!check_sparse_structure(self, &x, "X")) return NULL;  /* before `out` is allocated from its rows */
     PyArrayObject *out;
     if (out_obj == Py_None) {
         npy_intp dims[2] = {batch, n_out};
@@ -186,7 +204,7 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
     } else {
         out = core_check_array(out_obj, "out", self->typenum, 2, batch, n_out, 1);
         if (!out) return NULL;
-        if (core_overlap(out, x)) {
+        if (core_input_overlaps(&x, PyArray_BYTES(out), (size_t)PyArray_NBYTES(out))) {
             PyErr_SetString(PyExc_ValueError, "out must not share memory with X");
             return NULL;
         }
@@ -199,23 +217,43 @@ Net_forward(NetObject *self, PyObject *args, PyObject *kwds)
     int32_t status;
     core_net_lock(self);
     Py_BEGIN_ALLOW_THREADS
-    status = sp_forward(self->handle, PyArray_DATA(out), PyArray_DATA(x), batch);
+    status = sp_forward(self->handle, PyArray_DATA(out), &input);
     Py_END_ALLOW_THREADS
     PyThread_release_lock(self->lock);
     if (status != SP_OK) { Py_DECREF(out); return core_raise(status, ""); }
     return (PyObject *)out;
 }
 
+/* A CSR X: the core checks its structure (rows against indptr, columns, indices) before Y is compared
+ * with its row count or anything is allocated from it. The core names it "X (sparse)"; another name
+ * (X_val) is put in front. 1 if dense or sound, else 0 with the exception set. */
+static int
+check_sparse_structure(NetObject *self, const CoreInput *x, const char *x_name)
+{
+    if (x->x) return 1;
+    sp_batch input = core_input_batch(x);
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sp_check(self->handle, &input);
+    Py_END_ALLOW_THREADS
+    if (status == SP_OK) return 1;
+    char prefix[72] = "";
+    if (strcmp(x_name, "X") != 0) PyOS_snprintf(prefix, sizeof prefix, "%s: ", x_name);
+    core_raise(status, prefix);
+    return 0;
+}
+
 /* Validates X and Y for a loss call. Y is (n, sizes[-1]) of the network's dtype, or int64 labels (n,).
  * Returns 1 when Y is labels, 0 when dense, -1 with an exception. */
 static int
-check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, PyArrayObject **x, PyArrayObject **y,
+check_xy(NetObject *self, PyObject *x_obj, PyObject *y_obj, int finite, CoreInput *x, PyArrayObject **y,
          const char *x_name, const char *y_name)
 {
     npy_intp n_in = self->sizes[0], n_out = self->sizes[self->n_layers];
-    *x = core_check_array(x_obj, x_name, self->typenum, 2, -1, n_in, 0);
-    if (!*x || (finite && !core_check_finite(*x, x_name)) || !check_not_network(self, *x, x_name)) return -1;
-    npy_intp batch = PyArray_DIM(*x, 0);
+    if (!core_check_input(x_obj, x_name, self->typenum, n_in, x) || (finite && !core_input_finite(x, x_name))
+            || !check_input_not_network(self, x, x_name) || !check_sparse_structure(self, x, x_name))
+        return -1;
+    npy_intp batch = x->rows;
     if (PyArray_Check(y_obj) && PyArray_NDIM((PyArrayObject *)y_obj) == 1) {
         char label_name[64];
         PyOS_snprintf(label_name, sizeof label_name, "%s (labels)", y_name);
@@ -244,10 +282,12 @@ check_weights(NetObject *self, PyObject *w_obj, npy_intp n, PyArrayObject **w)
 }
 
 static sp_batch
-make_batch(PyArrayObject *x, PyArrayObject *y, int labels, PyArrayObject *w)
+make_batch(const CoreInput *x, PyArrayObject *y, int labels, PyArrayObject *w)
 {
-    sp_batch b = {PyArray_DATA(x), labels ? NULL : PyArray_DATA(y), labels ? PyArray_DATA(y) : NULL,
-                  w ? PyArray_DATA(w) : NULL, PyArray_DIM(x, 0)};
+    sp_batch b = core_input_batch(x);
+    b.y = labels ? NULL : PyArray_DATA(y);
+    b.labels = labels ? PyArray_DATA(y) : NULL;
+    b.weights = w ? PyArray_DATA(w) : NULL;
     return b;
 }
 
@@ -271,14 +311,15 @@ Net_check(NetObject *self, PyObject *args, PyObject *kwds)
     PyObject *x_obj, *y_obj, *w_obj = Py_None;
     const char *x_name = "X", *y_name = "Y";
     int finite = 1;
-    PyArrayObject *x, *y, *w;
+    CoreInput x;
+    PyArrayObject *y, *w;
     if (!core_net_ready(self)) return NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|sspO", kwlist, &x_obj, &y_obj, &x_name, &y_name, &finite,
                                      &w_obj))
         return NULL;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, x_name, y_name);
-    if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
-    sp_batch batch = make_batch(x, y, labels, w);
+    if (labels < 0 || !check_weights(self, w_obj, x.rows, &w)) return NULL;
+    sp_batch batch = make_batch(&x, y, labels, w);
     int32_t status;
     Py_BEGIN_ALLOW_THREADS  /* reads only what never changes (sizes, loss): no lock */
     status = sp_check(self->handle, &batch);
@@ -289,7 +330,7 @@ Net_check(NetObject *self, PyObject *args, PyObject *kwds)
 
 /* Runs a pass (sp_pass) on validated arrays, with the GIL released; the caller holds the lock. */
 static int32_t
-run_pass(NetObject *self, int32_t pass, PyArrayObject *x, PyArrayObject *y, int labels, PyArrayObject *w,
+run_pass(NetObject *self, int32_t pass, const CoreInput *x, PyArrayObject *y, int labels, PyArrayObject *w,
          double *cost)
 {
     sp_batch batch = make_batch(x, y, labels, w);
@@ -306,7 +347,8 @@ loss_call(NetObject *self, PyObject *args, PyObject *kwds, int32_t pass)
     static char *cost_kwlist[] = {"X", "Y", "check_finite", "sample_weight", NULL};
     static char *backward_kwlist[] = {"X", "Y", "check_finite", "sample_weight", "accumulate", NULL};
     PyObject *x_obj, *y_obj, *w_obj = Py_None;
-    PyArrayObject *x, *y, *w;
+    CoreInput x;
+    PyArrayObject *y, *w;
     int finite = 1, accumulate = 0;
     if (!core_net_ready(self)) return NULL;
     if (pass == SP_PASS_COST) {
@@ -317,10 +359,10 @@ loss_call(NetObject *self, PyObject *args, PyObject *kwds, int32_t pass)
     }
     if (accumulate) pass = SP_PASS_ACCUMULATE;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, "X", "Y");
-    if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
+    if (labels < 0 || !check_weights(self, w_obj, x.rows, &w)) return NULL;
     double cost = 0.0;
     core_net_lock(self);
-    int32_t status = run_pass(self, pass, x, y, labels, w, &cost);
+    int32_t status = run_pass(self, pass, &x, y, labels, w, &cost);
     PyThread_release_lock(self->lock);
     if (status != SP_OK) return raise_batch(status, "Y");
     return PyFloat_FromDouble(cost);
@@ -342,13 +384,14 @@ Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"X", "Y", "check_finite", "sample_weight", NULL};
     PyObject *x_obj, *y_obj, *w_obj = Py_None;
-    PyArrayObject *x, *y, *w;
+    CoreInput x;
+    PyArrayObject *y, *w;
     int finite = 1;
     if (!core_net_ready(self)) return NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO", kwlist, &x_obj, &y_obj, &finite, &w_obj)) return NULL;
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, "X", "Y");
-    if (labels < 0 || !check_weights(self, w_obj, PyArray_DIM(x, 0), &w)) return NULL;
-    npy_intp batch = PyArray_DIM(x, 0);
+    if (labels < 0 || !check_weights(self, w_obj, x.rows, &w)) return NULL;
+    npy_intp batch = x.rows;  /* a CSR X's structure was checked by check_xy */
     PyObject *lists[3] = {PyList_New(self->n_layers), PyList_New(self->n_layers), PyList_New(self->n_layers)};
     PyObject *result = NULL, *grads = NULL;
     if (!lists[0] || !lists[1] || !lists[2]) goto done;
@@ -367,7 +410,7 @@ Net_trace(NetObject *self, PyObject *args, PyObject *kwds)
     }
     double cost = 0.0;
     core_net_lock(self);
-    int32_t status = run_pass(self, SP_PASS_TRACE, x, y, labels, w, &cost);
+    int32_t status = run_pass(self, SP_PASS_TRACE, &x, y, labels, w, &cost);
     int copied = status == SP_OK;
     Py_BEGIN_ALLOW_THREADS
     for (int q = 0; status == SP_OK && q < 3; q++) {
@@ -404,7 +447,8 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     Py_ssize_t batch_size = 32;
     double alpha = 0.0;
     int finite = 1;
-    PyArrayObject *x, *y, *w = NULL, *order = NULL;
+    CoreInput x;
+    PyArrayObject *y, *w = NULL, *order = NULL;
     if (!core_net_ready(self)) return NULL;
     unsigned long long seed = 0;
     PyObject *seed_obj = Py_None;
@@ -422,11 +466,13 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
     }
     int labels = check_xy(self, x_obj, y_obj, finite, &x, &y, "X", "Y");
     if (labels < 0) return NULL;
-    if (core_overlaps_state(opt, x) || core_overlaps_state(opt, y)) {  /* the steps would rewrite the data */
+    intptr_t n_state = 0;
+    const void *state = sp_optimizer_state(opt->handle, &n_state);
+    if (core_input_overlaps(&x, state, (size_t)n_state * ELEMENT_SIZE(self)) || core_overlaps_state(opt, y)) {  /* the steps would rewrite the data */
         PyErr_SetString(PyExc_ValueError, "X and Y must not share memory with the optimizer's state (pass a copy)");
         return NULL;
     }
-    npy_intp n = PyArray_DIM(x, 0);
+    npy_intp n = x.rows;
     if (!check_weights(self, w_obj, n, &w)) return NULL;
     if (w && core_overlaps_state(opt, w)) {
         PyErr_SetString(PyExc_ValueError, "sample_weight must not share memory with the optimizer's state");
@@ -441,7 +487,7 @@ Net_train(NetObject *self, PyObject *args, PyObject *kwds)
         sp_network_seed(self->handle, seed);
         PyThread_release_lock(self->lock);
     }
-    sp_batch batch = make_batch(x, y, labels, w);
+    sp_batch batch = make_batch(&x, y, labels, w);
     sp_epoch epoch = {order ? PyArray_DATA(order) : NULL, batch_size, 0, alpha, TRAIN_SLICE_SECONDS};
     sp_progress progress = {0.0, 0.0, 0, 0};
     for (;;) {

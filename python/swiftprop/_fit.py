@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._network import as_input, as_sample_weight, as_target, check_data, input_hints
+from ._sparse import CSRInput
 from .distributed import EpochData, epoch_strategy
 from .optim import Adam, Optimizer
 
@@ -191,6 +192,8 @@ def fit(net: "Network", X: ArrayLike, Y: ArrayLike, epochs: int = 1, batch_size:
         progress: bool = False, comm: Any = None, check_finite: bool = True) -> History:
     """:meth:`swiftprop.Network.fit` (see there): every argument is checked before anything changes."""
     X = as_input(net, X)
+    if comm is not None and isinstance(X, CSRInput):
+        raise ValueError("a sparse X is not supported with comm (pass X.toarray() per rank)")
     n = X.shape[0] if X.ndim == 2 else 0
     Y = as_target(net, Y, n)
     _check_counts(epochs, batch_size, alpha)

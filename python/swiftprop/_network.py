@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _core  # type: ignore[no-redef]  # mypy false positive in the _network <-> _fit import cycle
+from ._sparse import sparse_input
 
 if TYPE_CHECKING:
     from ._fit import History
@@ -25,7 +26,8 @@ ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
 LOSSES: tuple[str, ...] = tuple(_core.LOSSES)
 
 _ALIASES = {"logistic": "sigmoid", "linear": "identity"}
-_OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+_OUTPUT_FOR_LOSS = {"mse": "identity", "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid",
+                    "poisson": "exp"}
 _HE = {"relu", "leaky_relu", "elu", "gelu"}
 #: Names of the weight initialisations ``Network(init=...)`` takes (None: the default scheme).
 INITS = ("he", "glorot", "lecun")
@@ -215,7 +217,10 @@ def _fit_layout(A: NDArray, dtype: np.dtype, name: str) -> NDArray:
 
 def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
     """X by the input policy: zero-copy when dtype and layout fit, one copy for a re-layout, sequences
-    converted; other dtypes left for the extension to refuse (see the README's table)."""
+    converted; other dtypes left for the extension to refuse (see the README's table). A scipy.sparse CSR
+    matrix becomes the extension's CSR input (swiftprop._sparse)."""
+    if (csr := sparse_input(X, net.dtype, name)) is not None:
+        return csr  # type: ignore[return-value]  # a CSRInput: has .shape and .ndim, the extension reads it
     A = _read_array(X, name)
     if A is None:
         try:
@@ -345,11 +350,13 @@ class Network:
     activations : str or sequence of str, default "relu"
         One name per layer, or one name for every hidden layer, in which case the output layer gets
         the activation that goes with ``loss`` (identity for mse, softmax for cross_entropy,
-        sigmoid for binary_cross_entropy). Names: identity, sigmoid (alias logistic), tanh, relu,
-        leaky_relu (slope 0.01), elu, softplus, gelu (tanh form), softmax (last layer only).
-    loss : {"mse", "cross_entropy", "binary_cross_entropy"}, default "mse"
-        The per-sample cost, averaged over the batch: ½‖ŷ−y‖², −Σ y log ŷ (softmax output), or
-        −Σ[y log ŷ + (1−y) log(1−ŷ)] (sigmoid output, multi-label).
+        sigmoid for binary_cross_entropy, exp for poisson). Names: identity, sigmoid (alias logistic),
+        tanh, relu, leaky_relu (slope 0.01), elu, softplus, gelu (tanh form), softmax (last layer
+        only), exp.
+    loss : {"mse", "cross_entropy", "binary_cross_entropy", "poisson"}, default "mse"
+        The per-sample cost, averaged over the batch: ½‖ŷ−y‖², −Σ y log ŷ (softmax output),
+        −Σ[y log ŷ + (1−y) log(1−ŷ)] (sigmoid output, multi-label), or Σ[y log(y/ŷ) − y + ŷ] (exp
+        output, targets >= 0: half the Poisson deviance, scikit-learn's ``MLPRegressor(loss="poisson")``).
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Precision of parameters, data and arithmetic.
     seed : int, numpy.random.Generator or None
@@ -382,7 +389,16 @@ class Network:
     :meth:`fit` follow one policy whatever the container (NumPy array, DLPack tensor, buffer, pandas):
     the network's dtype in C order is read in place (zero-copy), in another layout it is copied once,
     any other dtype raises TypeError naming the fix (``X.astype(...)`` or ``dtype=``). Plain sequences
-    (lists, tuples) are converted. Calls on one network
+    (lists, tuples) are converted.
+
+    X may also be a ``scipy.sparse`` CSR matrix or array (``csr_matrix``, ``csr_array``) in every
+    method that takes X, :meth:`fit` included: the first layer then computes ``X @ W[0].T`` and
+    ``dW[0] = δᵀ X`` from the stored entries only, and X is never made dense (mini-batches are gathered
+    as CSR rows). ``data`` is read in place when it has the network's dtype and ``indices``/``indptr``
+    when both are int32 or both int64; otherwise each is converted once (values to the network's
+    dtype, indices to int64). Other sparse formats raise TypeError (convert with ``X.tocsr()``). The
+    Swift core checks the CSR structure (indptr of length rows + 1, starting at 0, non-decreasing,
+    ending at nnz; indices in [0, sizes[0])) before computing anything: ValueError otherwise. Calls on one network
     from several threads are serialised; the GIL is released during the computation.
 
     Examples
@@ -570,8 +586,9 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, sizes[0])
-            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above).
+        X : ndarray or scipy.sparse CSR matrix of shape (n_samples, sizes[0])
+            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above; a CSR
+            matrix: its stored entries only).
         out : ndarray of shape (n_samples, sizes[-1]), optional
             Where to write the result (C-contiguous, writeable, network dtype).
 
@@ -601,8 +618,9 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, sizes[0])
-            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above).
+        X : ndarray or scipy.sparse CSR matrix of shape (n_samples, sizes[0])
+            Of the network's dtype, finite; read in place when C-contiguous (see the Notes above; a CSR
+            matrix: its stored entries only).
         Y : ndarray
             Targets: (n_samples, sizes[-1]) of the network's dtype; for cross_entropy also integer
             class labels of shape (n_samples,); for a single output also shape (n_samples,).
@@ -696,7 +714,7 @@ class Network:
 
     def score(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Accuracy (cross_entropy: argmax vs label; binary_cross_entropy: ŷ > 0.5 per output) or,
-        for mse, the coefficient of determination R² averaged over outputs (as scikit-learn).
+        for mse and poisson, the coefficient of determination R² averaged over outputs (as scikit-learn).
 
         Parameters
         ----------
@@ -718,7 +736,7 @@ class Network:
         """
         X = as_input(self, X)
         out = self.forward(X)
-        Y = as_target(self, Y, len(X))
+        Y = as_target(self, Y, _rows(X))
         with input_hints(self, X=X, Y=Y):
             check_data(self, X, Y)
         if self._loss == "cross_entropy":
@@ -754,9 +772,10 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, sizes[0])
+        X : ndarray or scipy.sparse CSR matrix of shape (n_samples, sizes[0])
             Read in place (zero-copy) when C-contiguous with the network dtype (another layout is
-            copied once). Shuffled mini-batches are gathered into a reused buffer.
+            copied once). Shuffled mini-batches are gathered into a reused buffer (a CSR X: as CSR rows,
+            never made dense; not with ``comm``).
         Y : ndarray
             Targets, as for :meth:`backward`.
         epochs : int, default 1

@@ -60,6 +60,18 @@ With ``z = S_in[L-1]`` (the logits), ``ŷ = S_out[L-1]`` and target rows ``y``:
     cost ``−[y log ŷ + (1 − y) log(1 − ŷ)]``, computed stably as
     ``softplus(z) − y z`` and summed over the outputs;
     ``deltas[L-1] = (σ(z) − y)/batch``.
+``"poisson"``
+    needs an exp last layer (``ŷ = e^z``) and targets ``y >= 0``; per-element
+    cost ``y log(y/ŷ) − y + ŷ`` (half the Poisson deviance, as scikit-learn's
+    ``MLPRegressor(loss="poisson")``), summed over the outputs;
+    ``deltas[L-1] = (ŷ − y)/batch``.
+
+Sparse input
+------------
+``X`` may be a scipy.sparse matrix (read as CSR): the first layer's product
+``X @ W[0].T`` and its gradient ``deltas[0].T @ X`` (equation (2)) read only
+the stored entries (:func:`input_product`, :func:`input_gradient`); nothing
+else changes, since the first layer needs no gradient with respect to X.
 
 Everything is computed in the floating dtype of the inputs: float32 inputs
 give float32 results.
@@ -68,6 +80,7 @@ give float32 results.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -84,6 +97,8 @@ __all__ = [
     "forward",
     "backward",
     "one_hot",
+    "input_product",
+    "input_gradient",
 ]
 
 #: Names of the activation functions.  All are element-wise except
@@ -98,10 +113,11 @@ ACTIVATIONS: tuple[str, ...] = (
     "softplus",
     "gelu",
     "softmax",
+    "exp",
 )
 
 #: Names of the losses.
-LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "binary_cross_entropy")
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "binary_cross_entropy", "poisson")
 
 #: Slope of ``"leaky_relu"`` for ``z <= 0``.
 LEAKY_RELU_SLOPE = 0.01
@@ -186,7 +202,8 @@ def activation_forward(name: str, S_in: np.ndarray) -> np.ndarray:
         ``elu``: ``z`` if ``z > 0`` else ``expm1(z)`` (alpha = 1);
         ``softplus``: ``max(z, 0) + log1p(exp(-|z|))``;
         ``gelu``: ``0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z³)))``;
-        ``softmax``: ``exp(z_k - max z) / Σ_j exp(z_j - max z)`` per row.
+        ``softmax``: ``exp(z_k - max z) / Σ_j exp(z_j - max z)`` per row;
+        ``exp``: ``e^z`` (the output of ``"poisson"``).
     """
     _check_activation(name)
     z = np.asarray(S_in)
@@ -207,6 +224,8 @@ def activation_forward(name: str, S_in: np.ndarray) -> np.ndarray:
         return _softplus(z)
     if name == "gelu":
         return 0.5 * z * (1.0 + np.tanh(_GELU_C * (z + _GELU_A * z**3)))
+    if name == "exp":
+        return np.exp(z)
     # softmax
     if z.ndim != 2:
         raise ValueError(f"softmax expects a 2-D (batch, width) array, got shape {z.shape}")
@@ -237,6 +256,8 @@ def _elementwise_derivative(name: str, S_in: np.ndarray, S_out: np.ndarray) -> n
         t = np.tanh(_GELU_C * (z + _GELU_A * z**3))
         du_dz = _GELU_C * (1.0 + 3.0 * _GELU_A * z * z)
         return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du_dz
+    if name == "exp":
+        return s  # (e^z)' = e^z
     raise ValueError(f"{name!r} is not an element-wise activation")
 
 
@@ -345,7 +366,10 @@ def loss_forward(
     float
         ``mse``: ``mean_b ½ Σ_k (ŷ_bk − y_bk)²``;
         ``cross_entropy``: ``mean_b −Σ_k y_bk (z_bk − logsumexp(z_b))``;
-        ``binary_cross_entropy``: ``mean_b Σ_k softplus(z_bk) − y_bk z_bk``.
+        ``binary_cross_entropy``: ``mean_b Σ_k softplus(z_bk) − y_bk z_bk``;
+        ``poisson``: ``mean_b Σ_k y_bk log(y_bk / ŷ_bk) − y_bk + ŷ_bk`` (half the
+        Poisson deviance, scikit-learn's ``poisson_loss``; ``y log y = 0`` at
+        ``y = 0``, ``log ŷ = z``).
     """
     _check_loss(name)
     z = np.asarray(S_in_last)
@@ -356,6 +380,10 @@ def loss_forward(
     elif name == "cross_entropy":
         log_probs = z - _logsumexp_rows(z)  # log ŷ, without ever taking log(0)
         per_sample = -np.sum(y * log_probs, axis=1)
+    elif name == "poisson":
+        # y log(y/ŷ) − y + ŷ with log ŷ = z (an exp output), and y log y = 0 at y = 0
+        y_log_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0)
+        per_sample = np.sum(y_log_y - y * z - y + y_hat, axis=1)
     else:  # binary_cross_entropy
         # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z
         per_sample = np.sum(_softplus(z) - y * z, axis=1)
@@ -385,7 +413,8 @@ def loss_backward(
         ``mse``: ``activation_backward(activation, (ŷ − y)/batch, z, ŷ)``,
         i.e. ``(ŷ − y)/batch ⊙ f'(z)`` (``Jᵀ g`` row-wise for softmax);
         ``cross_entropy``: ``(ŷ − y)/batch``;
-        ``binary_cross_entropy``: ``(σ(z) − y)/batch``.
+        ``binary_cross_entropy``: ``(σ(z) − y)/batch``;
+        ``poisson``: ``(ŷ − y)/batch`` with ``ŷ = e^z`` (needs an ``"exp"`` last layer).
 
     Notes
     -----
@@ -405,6 +434,10 @@ def loss_backward(
         if activation != "softmax":
             raise ValueError(f"'cross_entropy' needs a softmax last layer, not {activation!r}")
         return (y_hat - y) / batch
+    if name == "poisson":
+        if activation != "exp":
+            raise ValueError(f"'poisson' needs an exp last layer, not {activation!r}")
+        return (y_hat - y) / batch  # d/dz (e^z − y z) = ŷ − y
     # binary_cross_entropy
     if activation != "sigmoid":
         raise ValueError(f"'binary_cross_entropy' needs a sigmoid last layer, not {activation!r}")
@@ -414,6 +447,31 @@ def loss_backward(
 # ---------------------------------------------------------------------------
 # The whole network
 # ---------------------------------------------------------------------------
+
+
+def _is_sparse(X: object) -> bool:
+    """Whether X is a scipy.sparse matrix or array (without importing scipy when it is not loaded)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(X))
+
+
+def _as_input(X):
+    """X as the passes read it: a scipy.sparse matrix in CSR form (the sparse path), else an ndarray."""
+    return X.tocsr() if _is_sparse(X) else np.asarray(X)
+
+
+def input_product(X, W: np.ndarray) -> np.ndarray:
+    """``X @ W.T`` for the first layer: a dense product, or sparse × dense when X is a
+    scipy.sparse matrix (only its stored entries are read); always an ndarray."""
+    return np.asarray(X @ np.asarray(W).T)
+
+
+def input_gradient(delta: np.ndarray, X) -> np.ndarray:
+    """Equation (2) for the first layer, ``delta.T @ X``: dense × sparse as ``(Xᵀ delta)ᵀ`` when X is
+    sparse (only X's stored entries are read); always an ndarray."""
+    if _is_sparse(X):
+        return np.ascontiguousarray(np.asarray(X.T @ delta).T)
+    return delta.T @ X
 
 
 def _check_network(
@@ -465,8 +523,10 @@ def forward(
         ``B[i]``, shape ``(sizes[i+1],)``.
     activations : sequence of str
         One activation name per layer; ``"softmax"`` on the last layer only.
-    X : ndarray, shape (batch, sizes[0])
-        One sample per row.
+    X : ndarray or scipy.sparse matrix, shape (batch, sizes[0])
+        One sample per row.  A scipy.sparse X (any format; read as CSR) takes
+        the sparse path: ``S_in[0] = X @ W[0].T`` reads only its stored
+        entries (:func:`input_product`).
 
     Returns
     -------
@@ -478,13 +538,14 @@ def forward(
 
         with ``S_out_prev = X`` for ``i = 0`` and ``S_out[i-1]`` otherwise.
     """
-    X = np.asarray(X)
+    X = _as_input(X)
     _check_network(weights, biases, activations, X)
     S_in: list[np.ndarray] = []
     S_out: list[np.ndarray] = []
     S_out_prev = X
-    for W, B, f in zip(weights, biases, activations):
-        S_in.append(S_out_prev @ np.asarray(W).T + np.asarray(B))
+    for i, (W, B, f) in enumerate(zip(weights, biases, activations)):
+        prod = input_product(X, W) if i == 0 else S_out_prev @ np.asarray(W).T
+        S_in.append(prod + np.asarray(B))
         S_out.append(activation_forward(f, S_in[-1]))
         S_out_prev = S_out[-1]
     return S_in, S_out
@@ -552,7 +613,7 @@ def backward(
             (3) dB[i]     = deltas[i].sum(axis=0)
     """
     _check_loss(loss)
-    X = np.asarray(X)
+    X = _as_input(X)
     S_in, S_out = forward(weights, biases, activations, X)
     L = len(weights)
 
@@ -571,8 +632,8 @@ def backward(
     dW: list[np.ndarray] = []
     dB: list[np.ndarray] = []
     for i in range(L):
-        S_out_prev = X if i == 0 else S_out[i - 1]
-        dW.append(deltas[i].T @ S_out_prev)  # (2)
+        # (2); for i = 0 on a sparse X, dense × sparse (input_gradient)
+        dW.append(input_gradient(deltas[i], X) if i == 0 else deltas[i].T @ S_out[i - 1])
         dB.append(deltas[i].sum(axis=0))  # (3)
 
     return Trace(S_in=S_in, S_out=S_out, deltas=deltas, dW=dW, dB=dB, loss=cost)
@@ -862,8 +923,9 @@ def train_epoch(
         One activation name per layer.
     loss : str
         One of :data:`LOSSES`.
-    X : ndarray, shape (n, sizes[0])
-        All training samples, one per row.
+    X : ndarray or scipy.sparse matrix, shape (n, sizes[0])
+        All training samples, one per row (sparse: read as CSR, mini-batches
+        gathered as CSR rows).
     Y : ndarray
         All targets, as for :func:`loss_forward` (``n`` rows or labels).
     order : ndarray of int, shape (n,), or None
@@ -904,7 +966,7 @@ def train_epoch(
     form), then the L2 term, then ``step_fn``. A batch whose sample weights
     sum to 0 is skipped.
     """
-    X = np.asarray(X)
+    X = _as_input(X)  # a sparse X: its rows are gathered as CSR, never densified
     Y = np.asarray(Y)
     n = X.shape[0]
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:

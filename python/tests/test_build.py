@@ -23,7 +23,7 @@ def test_no_swift_runtime_needed_at_run_time():
 
 
 HOT = ("7NetworkC7forward", "7NetworkC8backward", "7NetworkC4cost", "7NetworkC5train", "9OptimizerC4step",
-       "9allFinite")
+       "9allFinite", "10checkInput")
 
 
 def test_c_abi_calls_only_specialised_core_functions():

@@ -101,7 +101,7 @@ def close(actual, expected, dtype, what: str) -> None:
 # Networks and the contract of the inputs
 # --------------------------------------------------------------------------------------------
 
-HIDDEN = [a for a in sp.ACTIVATIONS if a != "softmax"]
+HIDDEN = [a for a in sp.ACTIVATIONS if a not in ("softmax", "exp")]  # exp: poisson's output (e^x overflows)
 
 
 @st.composite
@@ -110,8 +110,8 @@ def networks(draw, max_layers: int = 3, max_width: int = 6):
     n_layers = draw(st.integers(1, max_layers))
     sizes = [draw(st.integers(1, max_width)) for _ in range(n_layers + 1)]
     acts = [draw(st.sampled_from(HIDDEN)) for _ in range(n_layers - 1)]
-    acts.append({"mse": draw(st.sampled_from(sp.ACTIVATIONS)), "cross_entropy": "softmax",
-                 "binary_cross_entropy": "sigmoid"}[loss])
+    acts.append({"mse": draw(st.sampled_from([a for a in sp.ACTIVATIONS if a != "exp"])),
+                 "cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "poisson": "exp"}[loss])
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     seed = draw(st.integers(0, 2**32 - 1))
     ok, net = attempt(sp.Network, sizes, acts, loss, dtype=dtype, seed=seed)
@@ -183,6 +183,8 @@ def y_ok(net, Y, n: int) -> bool:
         return False
     if net.loss == "binary_cross_entropy":
         return bool(A.min() >= 0 and A.max() <= 1)
+    if net.loss == "poisson":
+        return bool(A.min() >= 0)
     if net.loss == "cross_entropy":
         tol = math.sqrt(np.finfo(net.dtype).eps) * max(1, n_out)
         return bool(A.min() >= 0 and np.abs(A.sum(axis=1) - 1).max() <= tol)
@@ -640,7 +642,8 @@ def _fuzz_forward(net, data):
         # with out=
         out_kind = data.draw(st.sampled_from(OUT_KINDS))
         out_arg, out_valid = out_variant(out_kind, net, X, n, rng)
-        keep = out_arg.copy() if isinstance(out_arg, np.ndarray) else None
+        # (out aliasing a huge broadcast X views 2**40 rows of one value: not copied, it is read-only)
+        keep = out_arg.copy() if isinstance(out_arg, np.ndarray) and out_arg.nbytes <= 1 << 28 else None
         ok2, res = attempt(net.forward, X, out=out_arg)
         assert snapshot(net) == before
         assert ok2 == (valid and out_valid), f"forward(X {x_kind}, out {out_kind}): {'accepted' if ok2 else res!r}"
@@ -708,7 +711,7 @@ def _fuzz_loss_calls(net, data):
         assert snapshot(net) == before
         if valid:
             assert ok, score
-        if ok and net.loss != "mse":
+        if ok and net.loss not in ("mse", "poisson"):  # accuracies; R² may be negative
             assert 0.0 <= score <= 1.0
 
 
