@@ -219,6 +219,8 @@ def as_input(net: "Network", X: ArrayLike, name: str = "X") -> NDArray:
     """X by the input policy: zero-copy when dtype and layout fit, one copy for a re-layout, sequences
     converted; other dtypes left for the extension to refuse (see the README's table). A scipy.sparse CSR
     matrix becomes the extension's CSR input (swiftprop._sparse)."""
+    if type(X) is np.ndarray and X.dtype == net.dtype and X.flags.c_contiguous and X.flags.aligned:
+        return X  # the usual case, read in place: nothing to decide (a per-call cost of small forwards)
     if (csr := sparse_input(X, net.dtype, name)) is not None:
         return csr  # type: ignore[return-value]  # a CSRInput: has .shape and .ndim, the extension reads it
     A = _read_array(X, name)
@@ -308,9 +310,14 @@ class _Hints:
 
     def __exit__(self, kind: Any, err: Any, tb: Any) -> None:
         if kind in (TypeError, ValueError):
-            hint = _hint(self.net, str(err), self.arrays)
-            if hint is not None:
-                raise kind(f"{err}; {hint}") from None
+            _raise_with_hint(self.net, err, self.arrays)
+
+
+def _raise_with_hint(net: "Network", err: Exception, arrays: dict[str, Any]) -> None:
+    """Raise ``err`` again with the fix appended, if there is one for it (else return: the caller re-raises)."""
+    hint = _hint(net, str(err), arrays)
+    if hint is not None:
+        raise type(err)(f"{err}; {hint}") from None
 
 
 def input_hints(net: "Network", **arrays: Any) -> _Hints:
@@ -608,9 +615,17 @@ class Network:
         ...
         ValueError: X must be 2-D, got a 1-D array; reshape it: X.reshape(1, -1) for a single sample, X.reshape(-1, 1) for a single feature
         """
+        if type(X) is np.ndarray:  # the usual case first: the extension reads it in place if it can
+            try:
+                return self._net.forward(X, out)
+            except (TypeError, ValueError):
+                pass  # another layout or dtype: the input policy decides (copy once, or refuse with the fix)
         X = as_input(self, X)
-        with input_hints(self, X=X):  # not out: it is written in place, a converted copy would not help
+        try:  # (not `with input_hints`: a context manager costs a tiny forward a third of its time)
             return self._net.forward(X, out)
+        except (TypeError, ValueError) as e:  # not out: it is written in place, a converted copy would not help
+            _raise_with_hint(self, e, {"X": X})
+            raise
 
     def backward(self, X: ArrayLike, Y: ArrayLike, sample_weight: Optional[ArrayLike] = None, *,
                  accumulate: bool = False) -> float:
