@@ -55,12 +55,11 @@ TRAIN = "Sources/SwiftProp/Train.swift"
 
 MUTATIONS: list[Mutation] = [
     # ---- streamed blocks (issue 17's first blind spot) -------------------------------------------------
-    M("fwd-block", NET, "let rows = min(block, batch - start), xs = x + start * n0, outs = out + start * nL",
-      "let rows = min(block, batch - start), xs = x, outs = out + start * nL",
+    M("fwd-block", NET, "            let xs = x + start * n0\n", "            let xs = x\n",
       "every block of a large batch re-reads the first block's rows (inference forward)",
       "test_streaming.py"),
-    M("bwd-accumulate", NET, "rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: start > 0)",
-      "rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: false)",
+    M("bwd-accumulate", NET, "rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: accumulate || start > 0)",
+      "rows: rows, nIn: sizes[i], nOut: sizes[i + 1], accumulate: accumulate)",
       "gradients of a batch larger than a block are not summed over its blocks", "test_streaming.py"),
     # ---- the three equations ------------------------------------------------------------------------
     M("eq1-no-fprime", NET, "                    activationBackward(ws.delta(i - 1), ws.dSOut(), ws.sIn(i - 1), ws.sOut(i - 1),\n"
@@ -70,9 +69,8 @@ MUTATIONS: list[Mutation] = [
     M("eq1-scaled", LIN, "alpha: 1, a: delta, lda: nOut, b: w, ldb: nIn, beta: 0, c: dx, ldc: nIn)",
       "alpha: 0.5, a: delta, lda: nOut, b: w, ldb: nIn, beta: 0, c: dx, ldc: nIn)",
       "(1) matrix half scaled: dcost/dS_out_prev = ½ δ W", "test_numerics.py"),
-    M("eq2-wrong-input", NET, "                let prev = layerInput(ws, i, xs, training: training)\n"
-      "                // (2), (3)",
-      "                let prev = i == 0 ? xs : UnsafePointer(ws.sIn(i - 1))\n                // (2), (3)",
+    M("eq2-wrong-input", NET, "x: layerInput(ws, i, training: training), w: w(i),",
+      "x: UnsafePointer(ws.sIn(i - 1)), w: w(i),",
       "(2) with S_in instead of S_out of the layer below: dW = δᵀ S_in^(i-1)", "test_numerics.py"),
     M("eq3-first-row", LIN, "    for r in 0..<rows {\n        let d = delta + r * nOut",
       "    for r in 0..<min(rows, 1) {\n        let d = delta + r * nOut",
@@ -87,19 +85,29 @@ MUTATIONS: list[Mutation] = [
     M("mse-fprime", LOSS, "    if loss == .mse {\n        // dcost/dS_in",
       "    if loss == .mse && false {\n        // dcost/dS_in",
       "MSE's last δ without ⊙ f'(S_in) (wrong for any output activation but identity)", "test_numerics.py"),
+    M("poisson-cost", LOSS, "s += (t > 0 ? t * T.log(t) : 0) - t * z - t + sOut[r * n + k]",
+      "s += (t > 0 ? t * T.log(t) : 0) - t * z + sOut[r * n + k]",
+      "poisson cost without its − y term", "test_numerics.py", "test_sparse.py"),
+    M("sparse-forward", "Sources/SwiftProp/Sparse.swift", "for o in 0..<nOut { yr[o] += v * wk[o] }",
+      "for o in 0..<nOut { yr[o] += v * v * wk[o] }", "sparse first layer reads each stored value squared",
+      "test_sparse.py"),
     # ---- activations ----------------------------------------------------------------------------------
     M("vexp-3ulp", "Sources/SwiftProp/Float+Scalar.swift", "        let y = er * s1 * s2\n",
       "        let y = Float(bitPattern: (er * s1 * s2).bitPattern &+ 3)\n",
       "float32 exp (softmax's) 3 ulp high", "test_float32_ulp.py"),
     # ---- optimizers -----------------------------------------------------------------------------------
-    M("sgd-momentum", OPT, "let pj = p[j], d = g[j] + wd * pj, vj = mu * v[j] + d",
-      "let pj = p[j], d = g[j] + wd * pj, vj = d", "SGD momentum ignored: v ← g", "test_training.py"),
+    M("sgd-momentum", OPT, "let pj = p[j], d = gs * g[j] + wd * pj, vj = mu * v[j] + d",
+      "let pj = p[j], d = gs * g[j] + wd * pj, vj = d", "SGD momentum ignored: v ← g", "test_training.py"),
     M("sgd-nesterov", OPT, "let pn = pj - lr * (nesterov ? d + mu * vj : vj)", "let pn = pj - lr * vj",
       "Nesterov's look-ahead dropped", "test_training.py"),
     M("adam-bias", OPT, "let stepSize = lr * T.sqrt(c2) / c1", "let stepSize = lr",
       "Adam without bias correction", "test_training.py"),
     M("adamw-coupled", OPT, "let coupled: T = kind == .adam ? weightDecay : 0",
       "let coupled: T = weightDecay", "AdamW's decay also added to the gradient (coupled)", "test_training.py"),
+    M("rmsprop-square", OPT, "let sj = a * s[j] + (1 - a) * d * d", "let sj = a * s[j] + (1 - a) * abs(d)",
+      "RMSprop's mean of |g| instead of g²", "test_training_tools.py"),
+    M("clip-norm", OPT, "return T(min(1, clipNorm / (norm + 1e-6)))", "return T(min(1, clipNorm / (norm + 1e-6) + 0.5))",
+      "gradient clipping lets half the norm more through", "test_training_tools.py"),
     M("step-nonfinite", OPT, "        if bad { return false }", "        if bad && false { return false }",
       "an update that makes a parameter NaN/Inf is taken", "test_training.py"),
     # ---- dropout --------------------------------------------------------------------------------------
