@@ -512,6 +512,7 @@ def forward(
     biases: Sequence[np.ndarray],
     activations: Sequence[str],
     X: np.ndarray,
+    masks: Sequence | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Forward pass of a batch.
 
@@ -536,19 +537,25 @@ def forward(
             S_in[i]  = S_out_prev @ W[i].T + B[i]
             S_out[i] = f_i(S_in[i])
 
-        with ``S_out_prev = X`` for ``i = 0`` and ``S_out[i-1]`` otherwise.
+        with ``S_out_prev = X`` for ``i = 0`` and ``S_out[i-1]`` otherwise
+        (``S_out[i-1] * masks[i-1]`` in a training pass with dropout masks).
     """
     X = _as_input(X)
     _check_network(weights, biases, activations, X)
     S_in: list[np.ndarray] = []
     S_out: list[np.ndarray] = []
-    S_out_prev = X
     for i, (W, B, f) in enumerate(zip(weights, biases, activations)):
-        prod = input_product(X, W) if i == 0 else S_out_prev @ np.asarray(W).T
+        prod = input_product(X, W) if i == 0 else _layer_input(S_out, masks, i) @ np.asarray(W).T
         S_in.append(prod + np.asarray(B))
         S_out.append(activation_forward(f, S_in[-1]))
-        S_out_prev = S_out[-1]
     return S_in, S_out
+
+
+def _layer_input(S_out: list[np.ndarray], masks: Sequence | None, i: int) -> np.ndarray:
+    """What layer i >= 1 reads: S_out[i-1], times its dropout mask in a training pass with masks."""
+    if masks is None or masks[i - 1] is None:
+        return S_out[i - 1]
+    return S_out[i - 1] * masks[i - 1]
 
 
 @dataclass
@@ -585,6 +592,7 @@ def backward(
     X: np.ndarray,
     Y: np.ndarray,
     sample_weight: np.ndarray | None = None,
+    masks: Sequence | None = None,
 ) -> Trace:
     """Forward pass, cost and backpropagation of a batch.
 
@@ -599,6 +607,9 @@ def backward(
     sample_weight : ndarray of shape (batch,), optional
         Non-negative weights with a positive sum: the cost becomes ``Σ_b w_b c_b / Σ_b w_b`` and
         the last delta's row ``b`` is scaled by ``w_b / Σ w`` instead of ``1 / batch``.
+    masks : sequence of ndarray or None, optional
+        Dropout masks of a training pass, one per hidden layer (None: no dropout there); see
+        :func:`backward_dropout`.
 
     Returns
     -------
@@ -614,8 +625,12 @@ def backward(
     """
     _check_loss(loss)
     X = _as_input(X)
-    S_in, S_out = forward(weights, biases, activations, X)
     L = len(weights)
+    if masks is not None:  # one per hidden layer (None: no dropout there)
+        masks = list(masks) + [None] * (L - 1 - len(masks))
+        if len(masks) != L - 1:
+            raise ValueError(f"got {len(masks)} masks for {L - 1} hidden layers")
+    S_in, S_out = forward(weights, biases, activations, X, masks)
 
     deltas: list[np.ndarray] = [np.empty(0)] * L
     if sample_weight is None:
@@ -625,15 +640,17 @@ def backward(
         cost, deltas[L - 1] = _weighted_last_layer(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y,
                                                    np.asarray(sample_weight))
     for i in range(L - 2, -1, -1):
-        # (1)  deltas[i] = (deltas[i+1] @ W[i+1]) * f_i'(S_in[i])
+        # (1)  deltas[i] = (deltas[i+1] @ W[i+1]) * f_i'(S_in[i])  (times the mask, with dropout)
         back = deltas[i + 1] @ np.asarray(weights[i + 1])
+        if masks is not None and masks[i] is not None:
+            back = back * masks[i]
         deltas[i] = activation_backward(activations[i], back, S_in[i], S_out[i])
 
     dW: list[np.ndarray] = []
     dB: list[np.ndarray] = []
     for i in range(L):
         # (2); for i = 0 on a sparse X, dense × sparse (input_gradient)
-        dW.append(input_gradient(deltas[i], X) if i == 0 else deltas[i].T @ S_out[i - 1])
+        dW.append(input_gradient(deltas[i], X) if i == 0 else deltas[i].T @ _layer_input(S_out, masks, i))
         dB.append(deltas[i].sum(axis=0))  # (3)
 
     return Trace(S_in=S_in, S_out=S_out, deltas=deltas, dW=dW, dB=dB, loss=cost)
@@ -1125,33 +1142,4 @@ def backward_dropout(
 
     ``S_out`` in the returned :class:`Trace` are the activations before the masks.
     """
-    _check_loss(loss)
-    X = np.asarray(X)
-    L = len(weights)
-    masks = list(masks) + [None] * (L - 1 - len(masks))
-    if len(masks) != L - 1:
-        raise ValueError(f"got {len(masks)} masks for {L - 1} hidden layers")
-    S_in: list[np.ndarray] = []
-    S_out: list[np.ndarray] = []
-    inputs: list[np.ndarray] = []
-    prev = X
-    for i in range(L):
-        inputs.append(prev)
-        S_in.append(prev @ np.asarray(weights[i]).T + np.asarray(biases[i]))
-        S_out.append(activation_forward(activations[i], S_in[i]))
-        prev = S_out[i] if i == L - 1 or masks[i] is None else S_out[i] * masks[i]
-    deltas: list[np.ndarray] = [np.empty(0)] * L
-    if sample_weight is None:
-        cost = loss_forward(loss, S_in[L - 1], S_out[L - 1], Y)
-        deltas[L - 1] = loss_backward(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y)
-    else:
-        cost, deltas[L - 1] = _weighted_last_layer(loss, activations[L - 1], S_in[L - 1], S_out[L - 1], Y,
-                                                   np.asarray(sample_weight))
-    for i in range(L - 2, -1, -1):
-        back = deltas[i + 1] @ np.asarray(weights[i + 1])
-        if masks[i] is not None:
-            back = back * masks[i]
-        deltas[i] = activation_backward(activations[i], back, S_in[i], S_out[i])
-    dW = [deltas[i].T @ inputs[i] for i in range(L)]
-    dB = [deltas[i].sum(axis=0) for i in range(L)]
-    return Trace(S_in=S_in, S_out=S_out, deltas=deltas, dW=dW, dB=dB, loss=cost)
+    return backward(weights, biases, activations, loss, X, Y, sample_weight, masks=masks)
