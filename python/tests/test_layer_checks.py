@@ -51,7 +51,13 @@ def test_extension_refuses_outputs_and_aliases(net):
     out.flags.writeable = False
     _unchanged(net, lambda: core.forward(X, out), ValueError, "out must be writeable")
     inside = net.grads[: 2 * 4].reshape(2, 4)
-    _unchanged(net, lambda: core.backward(inside, y[:2]), ValueError, "must not share memory")
+    _unchanged(net, lambda: core.backward(inside, y[:2]), ValueError, "X must not share memory")
+    # dense targets and sample weights viewing the gradient buffer (the pass would overwrite them while
+    # reading them) are refused by a check of their own
+    Y = net.grads[: 6 * 3].reshape(6, 3)
+    _unchanged(net, lambda: core.backward(X, Y), ValueError, "Y must not share memory")
+    _unchanged(net, lambda: core.cost(X, y, sample_weight=net.grads[:6]), ValueError,
+               "sample_weight must not share memory")
     nan = X.copy()
     nan[2, 1] = np.nan
     _unchanged(net, lambda: core.backward(nan, y), ValueError, "X contains NaN")
