@@ -14,9 +14,6 @@ do not depend on the generator, only on the rate and the inverted scaling.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,21 +21,7 @@ import pytest
 import swiftprop as sp
 from swiftprop.optim import SGD
 
-
-def _load_reference():
-    from swiftprop import reference
-
-    if all(hasattr(reference, f) for f in ("backward_dropout", "dropout_masks", "SplitMix64")):
-        return reference
-    path = Path(__file__).resolve().parents[1] / "swiftprop" / "reference.py"
-    spec = importlib.util.spec_from_file_location("_swiftprop_reference_dropout", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
+from swiftprop import reference as ref
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 TOL = {F64: 1e-9, F32: 1e-4}

@@ -21,9 +21,6 @@ Errors are ``max|actual - expected| / max|expected|`` per array.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,23 +28,7 @@ import pytest
 import swiftprop as sp
 from swiftprop.optim import SGD, Adam
 
-
-def _load_reference():
-    """``swiftprop.reference``, or the file of this source tree if the installed copy predates the
-    functions these tests use (the reference is pure NumPy and independent of the package)."""
-    from swiftprop import reference
-
-    if all(hasattr(reference, f) for f in ("train_epoch", "backward_dropout", "SplitMix64")):
-        return reference
-    path = Path(__file__).resolve().parents[1] / "swiftprop" / "reference.py"
-    spec = importlib.util.spec_from_file_location("_swiftprop_reference_streaming", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
+from swiftprop import reference as ref
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 TOL = {F64: 1e-9, F32: 1e-4}
