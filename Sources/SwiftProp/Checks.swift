@@ -16,3 +16,9 @@ public func allFinite<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Bool {
         return acc != 0
     }
 }
+
+/// Non-zero unless |x| ≤ limit (so also for NaN), in lanes as wide as the data, like notFinite.
+@inline(__always) func outside<T: Scalar>(_ x: T, _ limit: T) -> T.Word { x.magnitude <= limit ? 0 : 1 }
+
+/// Non-zero if x is negative or NaN.
+@inline(__always) func negativeOrNaN<T: Scalar>(_ x: T) -> T.Word { x >= 0 ? 0 : 1 }

@@ -170,13 +170,17 @@ extension Network {
                 guard var loss = backward(xb, yb, weights: wb, batch: rows, training: true) else {
                     throw CoreError(.memory, "could not allocate the workspace for \(rows) rows")
                 }
-                let penalty = alpha != 0 ? addL2(alpha: alpha, norm: T(norm)) : 0
-                loss += penalty
-                // (a NaN or infinite gradient makes its parameter's update non-finite: the step's own check
-                // refuses it, so the gradients need no pass of their own)
-                guard loss.isFinite, optimizer.step(params, grads) else {
+                // The L2 penalty's gradient is added inside the step, which also sums ‖W‖² (as addL2 would).
+                // A NaN or infinite gradient makes its parameter's update non-finite: the step's own check
+                // refuses it, so the gradients need no pass of their own.
+                let c = alpha / T(norm)
+                guard loss.isFinite,
+                      let squares = optimizer.step(params, grads, penalty: alpha != 0 ? .init(c: c, layout: layout) : nil)
+                else {
                     throw CoreError(.nonFinite, "the loss or a gradient became NaN or infinite")
                 }
+                let penalty = 0.5 * Double(c) * squares
+                loss += penalty
                 lossSum += loss * Double(rows)
                 penaltySum += penalty * Double(rows)
             }

@@ -221,3 +221,63 @@ func trainFirstAndBudget() throws {
                   alpha: 0, lossSum: &loss, penaltySum: &penalty, next: &next)
     #expect(next == 1 && opt.t == 3)
 }
+
+// MARK: - The step with the L2 penalty's gradient (what train uses instead of addL2 + step)
+
+@Test("step(penalty:) equals addL2 then step for every kind, returns Σ‖W‖², on 1 and 2 threads", arguments: scalarTypes)
+func penaltyStepEqualsAddL2(type: any Scalar.Type) throws {
+    for threads in [1, 2] {
+        setThreadCount(threads)
+        defer { setThreadCount(1) }
+        try checkPenaltyStep(type, sizes: [3, 4, 2])
+        try checkPenaltyStep(type, sizes: [300, 130, 7])  // several cells of the check pass, split over threads
+    }
+}
+
+func checkPenaltyStep<T: Scalar>(_: T.Type, sizes: [Int]) throws {
+    let acts = Array(repeating: Activation.tanh, count: sizes.count - 2) + [.identity]
+    let a = try #require(Network<T>.make(sizes: sizes, activations: acts, loss: .mse))
+    let b = try #require(Network<T>.make(sizes: sizes, activations: acts, loss: .mse))
+    let count = a.layout.count, c = 0.3 / 7.0, tol = 10 * closedFormTolerance(T.self)
+    for kind in OptimizerKind.allCases {
+        for clip in [0.0, 0.5] {
+            var gen = SplitMix64(seed: 11)
+            for j in 0..<count {
+                a.params[j] = T(gen.uniform(-1, 1)); b.params[j] = a.params[j]
+                a.grads[j] = T(gen.uniform(-1, 1)); b.grads[j] = a.grads[j]
+            }
+            let h = OptimizerHyper(lr: 0.01, momentum: 0.5, weightDecay: 0.02, clipNorm: clip)
+            let optA = try #require(Optimizer<T>(kind: kind, count: count, hyper: h))
+            let optB = try #require(Optimizer<T>(kind: kind, count: count, hyper: h))
+            for _ in 0..<2 {
+                let squares = try #require(optA.step(a.params, a.grads, penalty: .init(c: T(c), layout: a.layout)))
+                let gB = doubles(b.grads, count: count)
+                let penalty = b.addL2(alpha: T(0.3), norm: T(7))
+                #expect(optB.step(b.params, b.grads))
+                b.grads.update(from: gB.map { T($0) }, count: count)  // addL2 wrote into the buffer
+                #expect(abs(0.5 * c * squares - penalty) <= tol * max(1, penalty), "\(kind): \(squares)")
+            }
+            #expect(close(doubles(a.params, count: count), doubles(b.params, count: count), tol), "\(kind) clip \(clip)")
+            #expect(close(doubles(optA.state, count: optA.stateCount), doubles(optB.state, count: optB.stateCount), tol))
+            #expect(optA.t == 2)
+        }
+    }
+}
+
+@Test("Adam's check: a parameter beyond the quick bound still steps when its update is finite; an overflow does not",
+      arguments: scalarTypes)
+func adamQuickBound(type: any Scalar.Type) { checkAdamQuickBound(type) }
+
+func checkAdamQuickBound<T: Scalar>(_: T.Type) {
+    let big = T.greatestFiniteMagnitude / 2  // above a quarter of the largest value: the quick bound fails
+    let p = allocate([big, 1, -2]), g = allocate([T(0.5), 0.25, -1])
+    defer { p.deallocate(); g.deallocate() }
+    let opt = Optimizer<T>(kind: .adamW, count: 3, hyper: OptimizerHyper(lr: 0.01))!
+    #expect(opt.step(p, g) && opt.t == 1)
+    #expect(p[0] == big && p[1] < 1 && p[2] > -2)  // (a step of lr is far below big's ulp)
+    // decay 1 − lr·λ = −3 takes |p| past the largest value: refused, nothing changed
+    opt.weightDecay = 400
+    let before = doubles(p, count: 3), state = doubles(opt.state, count: opt.stateCount)
+    #expect(!opt.step(p, g) && opt.t == 1)
+    #expect(doubles(p, count: 3) == before && doubles(opt.state, count: opt.stateCount) == state)
+}
