@@ -23,6 +23,10 @@ Threads: BENCH_THREADS=n (default 2) sets swiftprop's and PyTorch's; NumPy, scik
 follow OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores). On a shared or busy machine run
 everything on one thread (BENCH_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): spinning
 threads make multi-threaded timings there meaningless.
+
+OpenBLAS kernels: the header names the kernels each OpenBLAS runs. Where the environment forces older
+ones (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines for old OpenBLAS builds), measure the
+hardware with both unset for that command alone: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...
 """
 from __future__ import annotations
 
@@ -586,6 +590,31 @@ def floor_worker(case, args, dtype, sizes):
     return {"floor": statistics.median(fl), "ratio": statistics.median(ratios) if ratios else None}
 
 
+def blas_cores():
+    """Which OpenBLAS kernels this process runs: swiftprop's (scipy-openblas32) and NumPy's, as OpenBLAS
+    names its core (OPENBLAS_CORETYPE, where set, forces it)."""
+    import ctypes
+
+    cores = {}
+    try:
+        import scipy_openblas32
+
+        lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"))
+        lib.scipy_openblas_get_corename.restype = ctypes.c_char_p
+        cores["swiftprop"] = lib.scipy_openblas_get_corename().decode()
+    except (ImportError, OSError, AttributeError):
+        pass
+    try:
+        import numpy  # noqa: F401  (loads its OpenBLAS)
+        from threadpoolctl import threadpool_info
+
+        cores.update({"numpy": i.get("architecture") for i in threadpool_info()
+                      if i.get("internal_api") == "openblas" and "numpy" in i.get("filepath", "")})
+    except ImportError:
+        pass
+    return cores
+
+
 def worker(lib, case, args):
     import numpy as np
 
@@ -595,6 +624,8 @@ def worker(lib, case, args):
     sizes = args.get("sizes", MNIST)
     if lib == "floor":
         return floor_worker(case, args, dtype, sizes)
+    if case == "cores":
+        return blas_cores()
     if case == "gemm":
         n = args["n"]
         a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
@@ -754,6 +785,8 @@ def main():
             sys.exit("--repeats must be >= 1")
         reps = a.repeats
     peak = statistics.median(measure("numpy", "gemm", dict(n=gemm_n, repeat=3)) for _ in range(reps))
+    cores = measure("numpy", "cores", {})
+    forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     results, spread, floors = {}, {}, {}
     for label, case, args in table:
         with_floor = case in ("step", "epoch") and not a.no_floor
@@ -788,6 +821,8 @@ def main():
     print()
     print(f"swiftprop benchmark, {date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; float32 GEMM peak {peak:.0f} GFLOP/s")
+    print("OpenBLAS kernels: " + (", ".join(f"{k} {v}" for k, v in cores.items()) or "unknown")
+          + (f" (forced by {', '.join(f'{k}={v}' for k, v in forced.items())})" if forced else ""))
     head = (["case"] + libs + ["swiftprop min–max", "GEMM floor", "swiftprop / floor (min–max)",
                                "best peer / swiftprop", "hand loop / swiftprop",
                                "swiftprop % of GEMM peak (nominal / done)"])

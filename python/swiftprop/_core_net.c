@@ -144,14 +144,35 @@ Net_get_dtype(NetObject *self, void *c)
     return (PyObject *)PyArray_DescrFromType(core_typenum(sp_network_dtype(self->handle)));
 }
 
+/* The network's parameter and gradient buffers, as byte ranges of the same length. */
+typedef struct { const void *params, *grads; size_t nbytes; } NetBuffers;
+
+static NetBuffers
+net_buffers(NetObject *self)
+{
+    intptr_t count = 0;
+    NetBuffers b;
+    b.params = sp_network_params(self->handle, &count);
+    b.grads = sp_network_grads(self->handle, &count);
+    b.nbytes = (size_t)count * ELEMENT_SIZE(self);
+    return b;
+}
+
 /* True if the array shares a byte with the network's parameter or gradient buffer. */
 static int
 overlaps_buffers(NetObject *self, PyArrayObject *a)
 {
-    intptr_t count = 0;
-    const void *params = sp_network_params(self->handle, &count), *grads = sp_network_grads(self->handle, &count);
-    size_t nbytes = (size_t)count * ELEMENT_SIZE(self);
-    return core_overlaps_bytes(a, params, nbytes) || core_overlaps_bytes(a, grads, nbytes);
+    NetBuffers b = net_buffers(self);
+    return core_overlaps_bytes(a, b.params, b.nbytes) || core_overlaps_bytes(a, b.grads, b.nbytes);
+}
+
+/* The one message of the two checks below; returns 0. */
+static int
+refuse_network_view(const char *name)
+{
+    PyErr_Format(PyExc_ValueError, "%s must not share memory with the network's parameters or gradients "
+                 "(pass a copy)", name);
+    return 0;
 }
 
 /* Inputs of calls that write the gradient (and, in training, the parameter) buffer must not view
@@ -159,23 +180,16 @@ overlaps_buffers(NetObject *self, PyArrayObject *a)
 static int
 check_not_network(NetObject *self, PyArrayObject *a, const char *name)
 {
-    if (!overlaps_buffers(self, a)) return 1;
-    PyErr_Format(PyExc_ValueError, "%s must not share memory with the network's parameters or gradients "
-                 "(pass a copy)", name);
-    return 0;
+    return overlaps_buffers(self, a) ? refuse_network_view(name) : 1;
 }
 
-/* check_not_network for each array of an input. */
+/* check_not_network for each array of an input (dense, or CSR's data, indices and indptr). */
 static int
 check_input_not_network(NetObject *self, const CoreInput *in, const char *name)
 {
-    intptr_t count = 0;
-    const void *params = sp_network_params(self->handle, &count), *grads = sp_network_grads(self->handle, &count);
-    size_t nbytes = (size_t)count * ELEMENT_SIZE(self);
-    if (!core_input_overlaps(in, params, nbytes) && !core_input_overlaps(in, grads, nbytes)) return 1;
-    PyErr_Format(PyExc_ValueError, "%s must not share memory with the network's parameters or gradients "
-                 "(pass a copy)", name);
-    return 0;
+    NetBuffers b = net_buffers(self);
+    int overlaps = core_input_overlaps(in, b.params, b.nbytes) || core_input_overlaps(in, b.grads, b.nbytes);
+    return overlaps ? refuse_network_view(name) : 1;
 }
 
 static int check_sparse_structure(NetObject *self, const CoreInput *x, const char *x_name);

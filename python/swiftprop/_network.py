@@ -816,7 +816,10 @@ class Network:
             Non-negative weights; a batch's cost is Σ w·cost / Σ w over its samples.
         alpha : float, default 0
             L2 penalty as scikit-learn's: ½·alpha·Σ‖W‖² / batch rows added to each batch's cost
-            (weights only, not biases).
+            (weights only, not biases). Its gradient ``alpha·W / batch rows`` is added inside the
+            optimizer's step, so after `fit` on one process :attr:`grads` holds the last batch's
+            gradient of the cost without the penalty term (with ``comm``, each rank adds the penalty term to
+            its gradient before the reduction, and :attr:`grads` includes it).
         verbose : bool, default False
             Print one line per epoch.
         progress : bool, default False
