@@ -485,6 +485,15 @@ IMPLS = {"swiftprop": Swiftprop, "numpy": NumpyLoop, "numpy_hand": NumpyHand, "t
 # The GEMM floor: exactly the matrix products of a training step, through swiftprop's own BLAS.
 # ---------------------------------------------------------------------------------------------
 
+def swiftprop_blas():
+    """The OpenBLAS swiftprop links (scipy-openblas32's libscipy_openblas.so), through ctypes."""
+    import ctypes
+
+    import scipy_openblas32
+
+    return ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"))
+
+
 class Floor:
     """The matrix products one training step of `sizes` performs at `batch` rows, called through the
     BLAS swiftprop links (scipy-openblas32's libscipy_openblas.so, loaded once per process, so the
@@ -502,10 +511,9 @@ class Floor:
         import ctypes
 
         import numpy as np
-        import scipy_openblas32
 
         self.np, self.threads = np, threads
-        lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"))
+        lib = swiftprop_blas()
         self.lib = lib
         f64 = np.dtype(dtype) == np.float64
         self.gemm = lib.scipy_cblas_dgemm if f64 else lib.scipy_cblas_sgemm
@@ -597,9 +605,7 @@ def blas_cores():
 
     cores = {}
     try:
-        import scipy_openblas32
-
-        lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"))
+        lib = swiftprop_blas()
         lib.scipy_openblas_get_corename.restype = ctypes.c_char_p
         cores["swiftprop"] = lib.scipy_openblas_get_corename().decode()
     except (ImportError, OSError, AttributeError):
