@@ -100,14 +100,10 @@ MUTATIONS: list[Mutation] = [
       "let pj = p[j], d = gs * (g[j] + c * pj) + wd * pj, vj = d", "SGD momentum ignored: v ← g", "test_training.py"),
     M("sgd-nesterov", OPT, "let pn = pj - lr * (nesterov ? d + mu * vj : vj)", "let pn = pj - lr * vj",
       "Nesterov's look-ahead dropped", "test_training.py"),
-    M("adam-bias", OPT, "b2 = beta2, eps = self.eps\n        let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)\n"
-      "        let stepSize = lr * T.sqrt(c2) / c1",
-      "b2 = beta2, eps = self.eps\n        let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)\n"
-      "        let stepSize = lr",
+    M("adam-bias", OPT, "return (lr * T.sqrt(c2) / c1, ", "return (lr, ",
       "Adam without bias correction", "test_training.py"),
-    M("adamw-coupled", OPT, "let coupled: T = kind == .adam ? weightDecay : 0\n"
-      "        let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1\n        var bad",
-      "let coupled: T = weightDecay\n        let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1\n        var bad", "AdamW's decay also added to the gradient (coupled)", "test_training.py"),
+    M("adamw-coupled", OPT, "kind == .adam ? weightDecay : 0, kind == .adamW", "weightDecay, kind == .adamW",
+      "AdamW's decay also added to the gradient (coupled)", "test_training.py"),
     M("penalty-on-biases", OPT, "forPieces(r) { sub, weight in update(p, g, gs, weight ? c : 0, sub, commit: true) }",
       "forPieces(r) { sub, weight in update(p, g, gs, c, sub, commit: true) }",
       "the step's L2 term also decays the biases (scikit-learn's alpha leaves them alone)",

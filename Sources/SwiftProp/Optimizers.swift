@@ -274,10 +274,7 @@ public final class Optimizer<T: Scalar> {
                           commit: Bool) -> T.Word {
         let m = state, v = state + count
         let b1 = beta1, b2 = beta2, eps = self.eps
-        let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)
-        let stepSize = lr * T.sqrt(c2) / c1
-        let coupled: T = kind == .adam ? weightDecay : 0
-        let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
+        let (stepSize, coupled, decay) = adamFactors()
         var bad: T.Word = 0
         for j in r {
             let pj = p[j], d = gs * (g[j] + c * pj) + coupled * pj
@@ -289,6 +286,14 @@ public final class Optimizer<T: Scalar> {
         return bad
     }
 
+    /// This step's Adam constants, shared by the update and its quick check: the bias-corrected step
+    /// size lr·√(1−β2^t)/(1−β1^t), the coupled L2 factor λ (Adam) and the decoupled decay 1 − lr·λ (AdamW).
+    @inline(__always)
+    private func adamFactors() -> (stepSize: T, coupled: T, decay: T) {
+        let c1 = 1 - power(beta1, t + 1), c2 = 1 - power(beta2, t + 1)
+        return (lr * T.sqrt(c2) / c1, kind == .adam ? weightDecay : 0, kind == .adamW ? 1 - lr * weightDecay : 1)
+    }
+
     // The Adam check without a square root or a division: |decay·p| ≤ H and stepSize·|m_new| ≤ H·ε with
     // v_new ≥ 0 (H a quarter of the largest finite value) bound |p_new| by 2H, since √v + ε ≥ ε. It
     // holds for any sane state, so the check pass is only loads; where it fails, the exact check decides.
@@ -297,10 +302,7 @@ public final class Optimizer<T: Scalar> {
                                   _ r: Range<Int>) -> Bool {
         let m = state, v = state + count
         let b1 = beta1, b2 = beta2
-        let c1 = 1 - power(b1, t + 1), c2 = 1 - power(b2, t + 1)
-        let stepSize = lr * T.sqrt(c2) / c1
-        let coupled: T = kind == .adam ? weightDecay : 0
-        let decay: T = kind == .adamW ? 1 - lr * weightDecay : 1
+        let (stepSize, coupled, decay) = adamFactors()
         let h = T.greatestFiniteMagnitude / 4, hEps = h * eps
         guard stepSize.isFinite, stepSize > 0, hEps > 0 else { return false }
         var out: T.Word = 0
